@@ -1,0 +1,48 @@
+// Reverse-mode autograd, micrograd-style: each op that needs a gradient leaves a Node on its output.
+// The Node remembers the op's inputs and a closure that adds the op's contribution into their
+// gradients (+=). backward() sorts the graph topologically (iteratively, no recursion) and sweeps
+// it in reverse, so a tensor used twice gets the sum of its gradients.
+#pragma once
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "llm_journey/tensor.hpp"
+
+namespace lj {
+
+struct Node {
+  using Backward = std::function<void(Node& self, const float* grad_out)>;
+  const char* name = "";
+  std::vector<Tensor> inputs;
+  Backward backward;
+  // The gradient buffer of inputs[i] (dense, contiguous, zero-initialised on first use), or nullptr
+  // if that input does not require a gradient. Kernels accumulate into it with +=.
+  float* grad(size_t i);
+};
+
+// Whether ops record a graph; thread-local, on by default.
+bool grad_enabled();
+void set_grad_enabled(bool on);
+
+// Scoped: no graph is recorded while it lives (torch.no_grad()).
+class NoGradGuard {
+ public:
+  NoGradGuard() : prev_(grad_enabled()) { set_grad_enabled(false); }
+  ~NoGradGuard() { set_grad_enabled(prev_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+
+namespace autograd {
+// True when an op over these inputs must record a Node.
+bool needs_grad(std::initializer_list<const Tensor*> inputs);
+bool needs_grad(const std::vector<Tensor>& inputs);
+// Attaches a Node to `out` if any input requires a gradient and grad mode is on.
+void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::Backward backward);
+}  // namespace autograd
+
+}  // namespace lj

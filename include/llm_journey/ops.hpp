@@ -1,0 +1,76 @@
+// The differentiable operations, as free functions (torch.nn.functional style).
+// Every op works on float32 tensors, records a backward Node when a gradient is needed, and checks
+// its arguments with messages that name the values given.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "llm_journey/random.hpp"
+#include "llm_journey/tensor.hpp"
+
+namespace lj {
+
+// --- element-wise, with NumPy/PyTorch broadcasting ------------------------------------------------
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor add_scalar(const Tensor& a, float s);
+Tensor mul_scalar(const Tensor& a, float s);
+Tensor neg(const Tensor& a);
+Tensor exp(const Tensor& a);
+Tensor log(const Tensor& a);
+Tensor tanh(const Tensor& a);
+Tensor sqrt(const Tensor& a);
+Tensor abs(const Tensor& a);
+Tensor pow(const Tensor& a, float exponent);
+Tensor sigmoid(const Tensor& a);
+Tensor relu(const Tensor& a);
+// GELU; exact (erf) by default as torch.nn.GELU(), or the tanh approximation.
+Tensor gelu(const Tensor& a, bool tanh_approximation = false);
+// The shape two tensors broadcast to; throws naming both shapes if they do not.
+Shape broadcast_shapes(const Shape& a, const Shape& b);
+
+// --- reductions -------------------------------------------------------------------------------
+Tensor sum(const Tensor& a);
+Tensor sum(const Tensor& a, int64_t dim, bool keepdim = false);
+Tensor mean(const Tensor& a);
+Tensor mean(const Tensor& a, int64_t dim, bool keepdim = false);
+Tensor var(const Tensor& a, bool unbiased = true);
+Tensor std(const Tensor& a, bool unbiased = true);
+
+// --- linear algebra ----------------------------------------------------------------------------
+// (..., M, K) @ (K, N), or batched (..., M, K) @ (..., K, N) with equal batch dimensions.
+Tensor matmul(const Tensor& a, const Tensor& b);
+// y = x W^T + b; x (..., in), weight (out, in), bias (out) or undefined.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
+// --- normalisation and probabilities ------------------------------------------------------------
+Tensor softmax(const Tensor& x, int64_t dim = -1);
+Tensor log_softmax(const Tensor& x, int64_t dim = -1);
+// Normalises over the last dimension; weight and bias (C) may be undefined.
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
+// Inverted dropout: in training, zeroes each value with probability p and scales the rest by
+// 1/(1-p), drawing the mask as torch does (bernoulli(1-p)); the identity otherwise.
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen = default_generator());
+
+// --- attention ---------------------------------------------------------------------------------
+struct AttentionResult {
+  Tensor output;   // (B, H, T, d_v)
+  Tensor weights;  // (B, H, T, S): softmax(QK^T/sqrt(d_k)) before dropout, rows of masked keys 0
+};
+// softmax(Q K^T / sqrt(d_k)) V over q (B,H,T,d_k), k (B,H,S,d_k), v (B,H,S,d_v).
+//   mask:   optional, broadcastable to (B,H,T,S); non-zero (true) means "may attend", zero blocks.
+//   causal: query i may attend keys j <= i + causal_offset (use causal_offset = S - T when the
+//           queries are the last T of S positions, as in generation with a KV cache).
+// A query with no key allowed gets all-zero weights and a zero output, never NaN.
+AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                             const Tensor& mask = Tensor(), bool causal = false,
+                                             double dropout_p = 0.0, bool training = false,
+                                             int64_t causal_offset = 0,
+                                             Generator& gen = default_generator());
+
+// A (T, S) mask with ones where key j <= query i: causal attention as an explicit mask.
+Tensor causal_mask(int64_t T, int64_t S = -1);
+
+}  // namespace lj

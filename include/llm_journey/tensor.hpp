@@ -1,0 +1,171 @@
+// Tensor: a float32 N-d array in PyTorch's dimension order, with reverse-mode autograd.
+//
+// A Tensor is a cheap handle (a shared pointer) to a TensorImpl: shape, strides, an offset into a
+// shared Storage, and the autograd state (requires_grad, grad, grad_fn). Views (reshape of a
+// contiguous tensor, transpose, slice) share storage. Gradients are always dense and contiguous.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llm_journey/error.hpp"
+
+namespace lj {
+
+// The shape of a tensor: behaves like std::vector<int64_t>, prints as [2, 10, 64].
+class Shape {
+ public:
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> dims) : dims_(dims) {}
+  Shape(std::vector<int64_t> dims) : dims_(std::move(dims)) {}  // NOLINT: implicit by design
+  template <typename It>
+  Shape(It first, It last) : dims_(first, last) {}
+
+  size_t size() const { return dims_.size(); }
+  bool empty() const { return dims_.empty(); }
+  int64_t operator[](size_t i) const { return dims_[i]; }
+  int64_t& operator[](size_t i) { return dims_[i]; }
+  int64_t back() const { return dims_.back(); }
+  auto begin() const { return dims_.begin(); }
+  auto end() const { return dims_.end(); }
+  void push_back(int64_t d) { dims_.push_back(d); }
+  const std::vector<int64_t>& vec() const { return dims_; }
+  operator const std::vector<int64_t>&() const { return dims_; }  // NOLINT
+  int64_t numel() const;
+  std::string str() const;
+
+  friend bool operator==(const Shape& a, const Shape& b) { return a.dims_ == b.dims_; }
+  friend bool operator==(const Shape& a, const std::vector<int64_t>& b) { return a.dims_ == b; }
+
+ private:
+  std::vector<int64_t> dims_;
+};
+std::ostream& operator<<(std::ostream& os, const Shape& s);
+
+// 64-byte aligned, uninitialised float buffer shared by a tensor and its views.
+struct Storage {
+  explicit Storage(int64_t n);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  float* data;
+  int64_t size;
+};
+
+class Tensor;
+struct Node;
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  int64_t offset = 0;
+  Shape shape;
+  std::vector<int64_t> strides;
+  bool requires_grad = false;
+  std::shared_ptr<TensorImpl> grad;  // dense, contiguous, same shape; null until backward
+  std::shared_ptr<Node> grad_fn;     // null for leaves
+  float* data() const { return storage->data + offset; }
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // --- factories -----------------------------------------------------------------------------
+  static Tensor empty(const Shape& shape);  // uninitialised
+  static Tensor zeros(const Shape& shape);
+  static Tensor ones(const Shape& shape);
+  static Tensor full(const Shape& shape, float value);
+  static Tensor from_vector(const std::vector<float>& values, const Shape& shape);
+  static Tensor scalar(float value) { return full({}, value); }
+  static Tensor arange(int64_t n);
+
+  // --- metadata ------------------------------------------------------------------------------
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return impl()->shape; }
+  Shape sizes() const { return shape(); }
+  const std::vector<int64_t>& strides() const { return impl()->strides; }
+  int64_t dim() const { return static_cast<int64_t>(shape().size()); }
+  int64_t size(int64_t d) const;  // negative d counts from the end
+  int64_t numel() const { return shape().numel(); }
+  bool is_contiguous() const;
+  TensorImpl* impl() const;
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool same(const Tensor& other) const { return impl_ == other.impl_; }
+
+  // --- data ----------------------------------------------------------------------------------
+  float* data() const { return impl()->data(); }  // first element; mind the strides
+  float item() const;
+  std::vector<float> to_vector() const;  // row-major, whatever the strides
+  Tensor contiguous() const;             // this tensor if already contiguous, else a copy
+  Tensor clone() const;                  // a contiguous copy, recorded by autograd
+  Tensor detach() const;                 // same storage, cut from the graph
+  void copy_(const Tensor& src);         // in place, no autograd; shapes must match
+  void fill_(float value);               // in place, no autograd
+  std::string str() const;               // values, in the style of torch's repr (small tensors)
+
+  // --- autograd ------------------------------------------------------------------------------
+  bool requires_grad() const { return impl()->requires_grad; }
+  Tensor& requires_grad_(bool on = true);
+  bool is_leaf() const { return impl()->grad_fn == nullptr; }
+  Tensor grad() const;  // undefined Tensor until a backward pass reaches this tensor
+  void zero_grad();     // drops the gradient (like set_to_none=True)
+  // Back-propagates from this tensor. A scalar seeds with 1; otherwise pass the gradient.
+  void backward(const Tensor& gradient = Tensor()) const;
+
+  // --- views ---------------------------------------------------------------------------------
+  Tensor reshape(const Shape& shape) const;  // one dimension may be -1
+  Tensor view(const Shape& shape) const { return reshape(shape); }
+  Tensor flatten() const { return reshape({-1}); }
+  Tensor transpose(int64_t d0, int64_t d1) const;
+  Tensor permute(const std::vector<int64_t>& dims) const;
+  Tensor slice(int64_t dim, int64_t start, int64_t end) const;  // [start, end) along dim
+  Tensor select(int64_t dim, int64_t index) const;              // drops dim
+  Tensor unsqueeze(int64_t dim) const;
+  Tensor squeeze(int64_t dim) const;
+
+  // --- maths (see ops.hpp for the rest) ---------------------------------------------------------
+  Tensor sum() const;
+  Tensor sum(int64_t dim, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(int64_t dim, bool keepdim = false) const;
+  Tensor var(bool unbiased = true) const;
+  Tensor std(bool unbiased = true) const;  // unbiased by default, as torch.std
+  Tensor max() const;                      // no gradient
+  Tensor min() const;                      // no gradient
+  Tensor abs() const;
+  Tensor pow(float exponent) const;
+  Tensor sqrt() const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor tanh() const;
+  Tensor norm() const;  // Frobenius
+  Tensor matmul(const Tensor& other) const;
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a);
+Tensor operator+(const Tensor& a, float s);
+Tensor operator-(const Tensor& a, float s);
+Tensor operator*(const Tensor& a, float s);
+Tensor operator/(const Tensor& a, float s);
+inline Tensor operator+(float s, const Tensor& a) { return a + s; }
+inline Tensor operator*(float s, const Tensor& a) { return a * s; }
+Tensor operator-(float s, const Tensor& a);
+
+// Contiguous row-major strides for a shape.
+std::vector<int64_t> contiguous_strides(const Shape& shape);
+
+}  // namespace lj

@@ -1,0 +1,205 @@
+// Scaled dot-product attention, fused: one pass per (batch, head) that never materialises Q K^T for
+// more than one head at a time outside the saved weights.
+//   forward:  S = Q K^T / sqrt(d_k);  P = softmax over the allowed keys (0 elsewhere);  O = (P * drop) V
+//   backward: dV += (P*drop)^T dO;  dP = (dO V^T) * drop;  dS = P * (dP - rowsum(P * dP))
+//             dQ += dS K / sqrt(d_k);  dK += dS^T Q / sqrt(d_k)
+// Masked keys are skipped rather than given a large negative score, so no future token can leak and
+// a row with no allowed key is exactly zero.
+#include <cmath>
+#include <vector>
+
+#include "llm_journey/autograd.hpp"
+#include "llm_journey/ops.hpp"
+#include "ops/kernels.hpp"
+#include "ops/parallel.hpp"
+
+namespace lj {
+namespace kernels {
+
+template <typename T>
+void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk,
+                       const T* v, Layout lv, MaskView mask, bool causal, int64_t causal_offset, AttentionDims d) {
+  const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
+  const int64_t BH = d.B * d.H, TS = d.T * d.S;
+  parallel_for(BH, BH * TS * (d.dk + d.dv), [&](int64_t i0, int64_t i1) {
+    std::vector<T> dropped(drop ? static_cast<size_t>(TS) : 0);
+    for (int64_t bh = i0; bh < i1; bh++) {
+      const int64_t b = bh / d.H, h = bh % d.H;
+      T* P = weights + bh * TS;  // (T,S)
+      gemm<T>(false, true, d.T, d.S, d.dk, scale, q + b * lq.b + h * lq.h, lq.t, k + b * lk.b + h * lk.h, lk.t, T(0),
+              P, d.S);
+      const float* mrow0 = mask.data ? mask.data + b * mask.b + h * mask.h : nullptr;
+      for (int64_t i = 0; i < d.T; i++) {
+        T* p = P + i * d.S;
+        const float* mrow = mrow0 ? mrow0 + i * mask.t : nullptr;
+        const int64_t jend = causal ? std::min(d.S, std::max<int64_t>(0, i + causal_offset + 1)) : d.S;
+        auto allowed = [&](int64_t j) { return j < jend && (!mrow || mrow[j * mask.s] != 0.0f); };
+        T m = -INFINITY;
+        for (int64_t j = 0; j < jend; j++)
+          if (allowed(j) && p[j] > m) m = p[j];
+        if (m == -INFINITY) {  // no key allowed: a zero row, not NaN
+          for (int64_t j = 0; j < d.S; j++) p[j] = 0;
+          continue;
+        }
+        T s = 0;
+        for (int64_t j = 0; j < d.S; j++) {
+          p[j] = allowed(j) ? std::exp(p[j] - m) : T(0);
+          s += p[j];
+        }
+        const T inv = T(1) / s;
+        for (int64_t j = 0; j < jend; j++) p[j] *= inv;
+      }
+      const T* A = P;
+      if (drop) {
+        const T* dr = drop + bh * TS;
+        for (int64_t i = 0; i < TS; i++) dropped[static_cast<size_t>(i)] = P[i] * dr[i];
+        A = dropped.data();
+      }
+      gemm<T>(false, false, d.T, d.dv, d.S, T(1), A, d.S, v + b * lv.b + h * lv.h, lv.t, T(0),
+              out + b * lo.b + h * lo.h, lo.t);
+    }
+  });
+}
+
+template <typename T>
+void attention_backward(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv, const T* dout, Layout ldo,
+                        const T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk, const T* v,
+                        Layout lv, AttentionDims d) {
+  const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
+  const int64_t BH = d.B * d.H, TS = d.T * d.S;
+  parallel_for(BH, BH * TS * (d.dk + d.dv) * 2, [&](int64_t i0, int64_t i1) {
+    std::vector<T> dP(static_cast<size_t>(TS)), dropped(drop ? static_cast<size_t>(TS) : 0);
+    for (int64_t bh = i0; bh < i1; bh++) {
+      const int64_t b = bh / d.H, h = bh % d.H;
+      const T* P = weights + bh * TS;
+      const T* dO = dout + b * ldo.b + h * ldo.h;
+      const T* Q = q + b * lq.b + h * lq.h;
+      const T* K = k + b * lk.b + h * lk.h;
+      const T* V = v + b * lv.b + h * lv.h;
+      const T* Pd = P;
+      if (drop) {
+        const T* dr = drop + bh * TS;
+        for (int64_t i = 0; i < TS; i++) dropped[static_cast<size_t>(i)] = P[i] * dr[i];
+        Pd = dropped.data();
+      }
+      if (dv) gemm<T>(true, false, d.S, d.dv, d.T, T(1), Pd, d.S, dO, ldo.t, T(1), dv + b * ldv.b + h * ldv.h, ldv.t);
+      if (!dq && !dk) continue;
+      gemm<T>(false, true, d.T, d.S, d.dv, T(1), dO, ldo.t, V, lv.t, T(0), dP.data(), d.S);
+      if (drop) {
+        const T* dr = drop + bh * TS;
+        for (int64_t i = 0; i < TS; i++) dP[static_cast<size_t>(i)] *= dr[i];
+      }
+      for (int64_t i = 0; i < d.T; i++) {  // softmax backward, row by row
+        const T* p = P + i * d.S;
+        T* g = dP.data() + i * d.S;
+        T dot = 0;
+        for (int64_t j = 0; j < d.S; j++) dot += p[j] * g[j];
+        for (int64_t j = 0; j < d.S; j++) g[j] = p[j] * (g[j] - dot);
+      }
+      if (dq) gemm<T>(false, false, d.T, d.dk, d.S, scale, dP.data(), d.S, K, lk.t, T(1), dq + b * ldq.b + h * ldq.h, ldq.t);
+      if (dk) gemm<T>(true, false, d.S, d.dk, d.T, scale, dP.data(), d.S, Q, lq.t, T(1), dk + b * ldk.b + h * ldk.h, ldk.t);
+    }
+  });
+}
+
+template void attention_forward<float>(float*, Layout, float*, const float*, const float*, Layout, const float*, Layout,
+                                       const float*, Layout, MaskView, bool, int64_t, AttentionDims);
+template void attention_forward<double>(double*, Layout, double*, const double*, const double*, Layout, const double*,
+                                        Layout, const double*, Layout, MaskView, bool, int64_t, AttentionDims);
+template void attention_backward<float>(float*, Layout, float*, Layout, float*, Layout, const float*, Layout,
+                                        const float*, const float*, const float*, Layout, const float*, Layout,
+                                        const float*, Layout, AttentionDims);
+template void attention_backward<double>(double*, Layout, double*, Layout, double*, Layout, const double*, Layout,
+                                         const double*, const double*, const double*, Layout, const double*, Layout,
+                                         const double*, Layout, AttentionDims);
+}  // namespace kernels
+
+namespace {
+
+// A 4-D tensor whose last dimension is contiguous, as the kernel's layout.
+Tensor last_dim_contiguous(const Tensor& t) { return t.strides()[3] == 1 || t.size(3) == 1 ? t : t.contiguous(); }
+
+kernels::Layout layout_of(const Tensor& t) { return {t.strides()[0], t.strides()[1], t.strides()[2]}; }
+
+kernels::Layout dense_layout(int64_t H, int64_t T, int64_t D) { return {H * T * D, T * D, D}; }
+
+}  // namespace
+
+AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
+                                             const Tensor& mask_in, bool causal, double dropout_p, bool training,
+                                             int64_t causal_offset, Generator& gen) {
+  const char* op = "scaled_dot_product_attention";
+  LJ_CHECK(q_in.dim() == 4 && k_in.dim() == 4 && v_in.dim() == 4, op,
+           ": query, key and value must be 4-D (B, H, T, d), got shapes ", q_in.shape(), ", ", k_in.shape(), ", ",
+           v_in.shape());
+  const int64_t B = q_in.size(0), H = q_in.size(1), T = q_in.size(2), dk = q_in.size(3);
+  const int64_t S = k_in.size(2), dv = v_in.size(3);
+  LJ_CHECK(k_in.size(0) == B && v_in.size(0) == B && k_in.size(1) == H && v_in.size(1) == H, op,
+           ": batch and head dimensions differ between query ", q_in.shape(), ", key ", k_in.shape(), " and value ",
+           v_in.shape());
+  LJ_CHECK(k_in.size(3) == dk, op, ": key ", k_in.shape(), " and query ", q_in.shape(), " differ in d_k");
+  LJ_CHECK(v_in.size(2) == S, op, ": key ", k_in.shape(), " and value ", v_in.shape(), " differ in length");
+  LJ_CHECK(dropout_p >= 0.0 && dropout_p < 1.0, op, ": dropout probability p=", dropout_p, " must be in [0, 1)");
+  Tensor q = last_dim_contiguous(q_in), k = last_dim_contiguous(k_in), v = last_dim_contiguous(v_in);
+
+  kernels::MaskView mv;
+  Tensor mask;
+  if (mask_in.defined()) {
+    LJ_CHECK(mask_in.dim() <= 4, op, ": mask of shape ", mask_in.shape(),
+             " does not broadcast to the attention scores' shape [", B, ", ", H, ", ", T, ", ", S, "]");
+    mask = mask_in.contiguous();
+    const int64_t full[4] = {B, H, T, S};
+    int64_t st[4] = {0, 0, 0, 0};
+    auto cs = contiguous_strides(mask.shape());
+    const int64_t off = 4 - mask.dim();
+    for (int64_t i = 0; i < mask.dim(); i++) {
+      const int64_t m = mask.size(i);
+      LJ_CHECK(m == full[off + i] || m == 1, op, ": mask of shape ", mask.shape(),
+               " does not broadcast to the attention scores' shape [", B, ", ", H, ", ", T, ", ", S, "]");
+      st[off + i] = m == 1 ? 0 : cs[static_cast<size_t>(i)];
+    }
+    const float* md = mask.data();
+    for (int64_t i = 0; i < mask.numel(); i++)
+      LJ_CHECK(md[i] == 0.0f || md[i] == 1.0f, op, ": mask value ", md[i], " at flat index ", i,
+               " is not boolean; use 1 (true) for 'may attend' and 0 (false) for 'blocked'");
+    mv = {md, st[0], st[1], st[2], st[3]};
+  }
+
+  Tensor drop;
+  if (training && dropout_p > 0.0) {  // torch: dropout(P) draws bernoulli(1-p) over (B,H,T,S) in order
+    drop = Tensor::empty({B, H, T, S});
+    gen.fill_bernoulli(drop.data(), drop.numel(), 1.0 - dropout_p);
+    const float keep = static_cast<float>(1.0 - dropout_p);
+    float* dd = drop.data();
+    for (int64_t i = 0; i < drop.numel(); i++) dd[i] = dd[i] / keep;
+  }
+
+  // The output is stored as (B, T, H, dv) and returned as its (B, H, T, dv) view, so that merging the
+  // heads back into (B, T, H*dv) costs nothing.
+  Tensor out = Tensor::empty({B, T, H, dv}).transpose(1, 2);
+  Tensor weights = Tensor::empty({B, H, T, S});
+  const kernels::AttentionDims dims{B, H, T, S, dk, dv};
+  kernels::attention_forward<float>(out.data(), layout_of(out), weights.data(), drop.defined() ? drop.data() : nullptr,
+                                    q.data(), layout_of(q), k.data(), layout_of(k), v.data(), layout_of(v), mv, causal,
+                                    causal_offset, dims);
+  autograd::record(out, "scaled_dot_product_attention", {q, k, v}, [weights, drop, dims](Node& n, const float* g) {
+    const Tensor &q = n.inputs[0], &k = n.inputs[1], &v = n.inputs[2];
+    kernels::attention_backward<float>(
+        n.grad(0), dense_layout(dims.H, dims.T, dims.dk), n.grad(1), dense_layout(dims.H, dims.S, dims.dk), n.grad(2),
+        dense_layout(dims.H, dims.S, dims.dv), g, dense_layout(dims.H, dims.T, dims.dv), weights.data(),
+        drop.defined() ? drop.data() : nullptr, q.data(), layout_of(q), k.data(), layout_of(k), v.data(), layout_of(v),
+        dims);
+  });
+  return {out, weights};
+}
+
+Tensor causal_mask(int64_t T, int64_t S) {
+  if (S < 0) S = T;
+  LJ_CHECK(T >= 0 && S >= T, "causal_mask: need 0 <= T <= S, got T=", T, ", S=", S);
+  Tensor m = Tensor::zeros({T, S});
+  for (int64_t i = 0; i < T; i++)
+    for (int64_t j = 0; j <= i + (S - T); j++) m.data()[i * S + j] = 1.0f;
+  return m;
+}
+
+}  // namespace lj

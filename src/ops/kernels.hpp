@@ -1,0 +1,66 @@
+// The plain kernels behind the ops: raw pointers, a shape comment on each, gradients accumulated with
+// +=. Each is instantiated for float (the library) and double (the finite-difference tests).
+#pragma once
+#include <cstdint>
+
+namespace lj::kernels {
+
+// --- BLAS (row-major) --------------------------------------------------------------------------
+// C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+// --- linear: y = x W^T + b ------------------------------------------------------------------------
+// x (N,in)  w (out,in)  b (out) or null  y (N,out)
+template <typename T>
+void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out);
+// any of dx, dw, db may be null
+template <typename T>
+void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, int64_t N, int64_t in, int64_t out);
+
+// --- activations (n values) -----------------------------------------------------------------------
+template <typename T> void relu_forward(T* y, const T* x, int64_t n);
+template <typename T> void relu_backward(T* dx, const T* dy, const T* x, int64_t n);
+template <typename T> void gelu_forward(T* y, const T* x, int64_t n, bool tanh_approx);
+template <typename T> void gelu_backward(T* dx, const T* dy, const T* x, int64_t n, bool tanh_approx);
+
+// --- softmax over rows: x, y (N,C) ------------------------------------------------------------------
+template <typename T> void softmax_forward(T* y, const T* x, int64_t N, int64_t C);
+template <typename T> void softmax_backward(T* dx, const T* dy, const T* y, int64_t N, int64_t C);
+template <typename T> void log_softmax_forward(T* y, const T* x, int64_t N, int64_t C);
+template <typename T> void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t N, int64_t C);
+
+// --- layer norm over rows: x, y (N,C); weight, bias (C) or null; mean, rstd (N) saved for backward --
+template <typename T>
+void layer_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, const T* bias, int64_t N, int64_t C,
+                        T eps);
+template <typename T>
+void layer_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* weight, const T* mean,
+                         const T* rstd, int64_t N, int64_t C);
+
+// --- scaled dot-product attention -----------------------------------------------------------------
+// q (B,H,T,dk), k (B,H,S,dk), v (B,H,S,dv), out (B,H,T,dv), each strided with a contiguous last
+// dimension: element (b,h,t,:) starts at b*lay.b + h*lay.h + t*lay.t.
+struct Layout {
+  int64_t b, h, t;
+};
+struct AttentionDims {
+  int64_t B, H, T, S, dk, dv;
+};
+// An optional 0/1 mask broadcast to (B,H,T,S) by its strides (0 along broadcast dimensions).
+struct MaskView {
+  const float* data = nullptr;
+  int64_t b = 0, h = 0, t = 0, s = 0;
+};
+// weights (B,H,T,S) contiguous: the softmax, saved for backward.
+// drop (B,H,T,S) or null: dropout multipliers (0 or 1/(1-p)) applied to the weights before @ V.
+template <typename T>
+void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk,
+                       const T* v, Layout lv, MaskView mask, bool causal, int64_t causal_offset, AttentionDims d);
+// dq, dk, dv may be null, each with its own layout. Accumulates.
+template <typename T>
+void attention_backward(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv, const T* dout, Layout ldo, const T* weights, const T* drop, const T* q,
+                        Layout lq, const T* k, Layout lk, const T* v, Layout lv, AttentionDims d);
+
+}  // namespace lj::kernels

@@ -1,0 +1,129 @@
+// Linear layers and matrix products. The products go to OpenBLAS; the bias is ours.
+//   forward:  y = x W^T + b
+//   backward: dx += dy W,  dW += dy^T x,  db += sum_rows(dy)
+#include <cblas.h>
+
+#include "llm_journey/autograd.hpp"
+#include "llm_journey/ops.hpp"
+#include "ops/kernels.hpp"
+#include "ops/parallel.hpp"
+
+namespace lj {
+namespace kernels {
+
+template <>
+void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                 const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(M),
+              static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
+              C, static_cast<int>(ldc));
+}
+
+template <>
+void gemm<double>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,
+                  const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(M),
+              static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
+              C, static_cast<int>(ldc));
+}
+
+template <typename T>
+void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out) {
+  if (b) {
+    parallel_for(N, N * out, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++)
+        for (int64_t j = 0; j < out; j++) y[i * out + j] = b[j];
+    });
+  }
+  gemm<T>(false, true, N, out, in, T(1), x, in, w, in, b ? T(1) : T(0), y, out);
+}
+
+template <typename T>
+void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, int64_t N, int64_t in, int64_t out) {
+  if (dx) gemm<T>(false, false, N, in, out, T(1), dy, out, w, in, T(1), dx, in);
+  if (dw) gemm<T>(true, false, out, in, N, T(1), dy, out, x, in, T(1), dw, in);
+  if (db) {
+    for (int64_t i = 0; i < N; i++)
+      for (int64_t j = 0; j < out; j++) db[j] += dy[i * out + j];
+  }
+}
+
+template void linear_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t);
+template void linear_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t, int64_t);
+template void linear_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t, int64_t,
+                                     int64_t);
+template void linear_backward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t,
+                                      int64_t, int64_t);
+}  // namespace kernels
+
+Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias) {
+  LJ_CHECK(weight.dim() == 2, "linear: weight must be 2-D (out_features, in_features), got shape ", weight.shape());
+  const int64_t out = weight.size(0), in = weight.size(1);
+  LJ_CHECK(x_in.dim() >= 1 && x_in.size(-1) == in, "linear: input shape ", x_in.shape(),
+           " does not end in in_features=", in, " (weight shape ", weight.shape(), ")");
+  if (bias.defined())
+    LJ_CHECK(bias.dim() == 1 && bias.size(0) == out, "linear: bias shape ", bias.shape(), " should be [", out, "]");
+  Tensor x = x_in.contiguous(), w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
+  const int64_t N = x.numel() / (in ? in : 1);
+  Shape ys = x.shape();
+  ys[ys.size() - 1] = out;
+  Tensor y = Tensor::empty(ys);
+  kernels::linear_forward<float>(y.data(), x.data(), w.data(), b.defined() ? b.data() : nullptr, N, in, out);
+  std::vector<Tensor> inputs{x, w};
+  if (b.defined()) inputs.push_back(b);
+  autograd::record(y, "linear", std::move(inputs), [N, in, out](Node& n, const float* dy) {
+    kernels::linear_backward<float>(n.grad(0), n.grad(1), n.inputs.size() > 2 ? n.grad(2) : nullptr, dy,
+                                    n.inputs[0].data(), n.inputs[1].data(), N, in, out);
+  });
+  return y;
+}
+
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  LJ_CHECK(a_in.dim() >= 2 && b_in.dim() >= 2, "matmul: both operands need at least 2 dimensions, got shapes ",
+           a_in.shape(), " and ", b_in.shape());
+  const int64_t M = a_in.size(-2), K = a_in.size(-1), N = b_in.size(-1);
+  LJ_CHECK(b_in.size(-2) == K, "matmul: shapes ", a_in.shape(), " and ", b_in.shape(), " cannot be multiplied (", K,
+           " != ", b_in.size(-2), ")");
+  Tensor a = a_in.contiguous(), b = b_in.contiguous();
+  Shape os(a.shape().begin(), a.shape().end() - 1);
+  os.push_back(N);
+  Tensor y = Tensor::empty(os);
+  int64_t batch = a.numel() / (M * K > 0 ? M * K : 1);
+  if (M * K == 0) batch = Shape(a.shape().begin(), a.shape().end() - 2).numel();
+  if (b.dim() == 2) {  // (..., M, K) @ (K, N): one product with the batch folded into M
+    kernels::gemm<float>(false, false, batch * M, N, K, 1.0f, a.data(), K, b.data(), N, 0.0f, y.data(), N);
+    autograd::record(y, "matmul", {a, b}, [batch, M, N, K](Node& n, const float* dy) {
+      if (float* da = n.grad(0))
+        kernels::gemm<float>(false, true, batch * M, K, N, 1.0f, dy, N, n.inputs[1].data(), N, 1.0f, da, K);
+      if (float* db = n.grad(1))
+        kernels::gemm<float>(true, false, K, N, batch * M, 1.0f, n.inputs[0].data(), K, dy, N, 1.0f, db, N);
+    });
+    return y;
+  }
+  LJ_CHECK(Shape(a.shape().begin(), a.shape().end() - 2) == Shape(b.shape().begin(), b.shape().end() - 2),
+           "matmul: batch dimensions of ", a.shape(), " and ", b.shape(), " must be equal");
+  parallel_for(batch, batch * M * N * K, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++)
+      kernels::gemm<float>(false, false, M, N, K, 1.0f, a.data() + i * M * K, K, b.data() + i * K * N, N, 0.0f,
+                           y.data() + i * M * N, N);
+  });
+  autograd::record(y, "matmul", {a, b}, [batch, M, N, K](Node& n, const float* dy) {
+    float* da = n.grad(0);
+    float* db = n.grad(1);
+    const float* A = n.inputs[0].data();
+    const float* B = n.inputs[1].data();
+    parallel_for(batch, batch * M * N * K, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) {
+        if (da) kernels::gemm<float>(false, true, M, K, N, 1.0f, dy + i * M * N, N, B + i * K * N, N, 1.0f, da + i * M * K, K);
+        if (db) kernels::gemm<float>(true, false, K, N, M, 1.0f, A + i * M * K, K, dy + i * M * N, N, 1.0f, db + i * K * N, N);
+      }
+    });
+  });
+  return y;
+}
+
+Tensor Tensor::matmul(const Tensor& other) const { return lj::matmul(*this, other); }
+
+}  // namespace lj

@@ -1,0 +1,109 @@
+// Softmax and log-softmax over rows.
+//   softmax:     y_j = exp(x_j - max) / sum_k exp(x_k - max);     dx_j = y_j (dy_j - sum_k dy_k y_k)
+//   log_softmax: y_j = x_j - max - log sum_k exp(x_k - max);      dx_j = dy_j - exp(y_j) sum_k dy_k
+#include <cmath>
+
+#include "llm_journey/autograd.hpp"
+#include "llm_journey/ops.hpp"
+#include "ops/kernels.hpp"
+#include "ops/parallel.hpp"
+
+namespace lj {
+namespace kernels {
+
+template <typename T>
+void softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
+  parallel_for(N, N * C * 4, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const T* xr = x + r * C;
+      T* yr = y + r * C;
+      T m = xr[0];
+      for (int64_t j = 1; j < C; j++) m = xr[j] > m ? xr[j] : m;
+      T s = 0;
+      for (int64_t j = 0; j < C; j++) s += (yr[j] = std::exp(xr[j] - m));
+      const T inv = T(1) / s;
+      for (int64_t j = 0; j < C; j++) yr[j] *= inv;
+    }
+  });
+}
+
+template <typename T>
+void softmax_backward(T* dx, const T* dy, const T* y, int64_t N, int64_t C) {
+  parallel_for(N, N * C * 2, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const T* yr = y + r * C;
+      const T* gr = dy + r * C;
+      T dot = 0;
+      for (int64_t j = 0; j < C; j++) dot += gr[j] * yr[j];
+      for (int64_t j = 0; j < C; j++) dx[r * C + j] += yr[j] * (gr[j] - dot);
+    }
+  });
+}
+
+template <typename T>
+void log_softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
+  parallel_for(N, N * C * 4, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const T* xr = x + r * C;
+      T m = xr[0];
+      for (int64_t j = 1; j < C; j++) m = xr[j] > m ? xr[j] : m;
+      T s = 0;
+      for (int64_t j = 0; j < C; j++) s += std::exp(xr[j] - m);
+      const T lse = m + std::log(s);
+      for (int64_t j = 0; j < C; j++) y[r * C + j] = xr[j] - lse;
+    }
+  });
+}
+
+template <typename T>
+void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t N, int64_t C) {
+  parallel_for(N, N * C * 2, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      T s = 0;
+      for (int64_t j = 0; j < C; j++) s += dy[r * C + j];
+      for (int64_t j = 0; j < C; j++) dx[r * C + j] += dy[r * C + j] - std::exp(y[r * C + j]) * s;
+    }
+  });
+}
+
+#define LJ_INSTANTIATE(T)                                                          \
+  template void softmax_forward<T>(T*, const T*, int64_t, int64_t);                \
+  template void softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t);     \
+  template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t);            \
+  template void log_softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t);
+LJ_INSTANTIATE(float)
+LJ_INSTANTIATE(double)
+#undef LJ_INSTANTIATE
+}  // namespace kernels
+
+// Softmax along `dim`: moved to the last dimension, computed over rows, moved back.
+template <bool Log>
+static Tensor softmax_impl(const Tensor& x_in, int64_t dim, const char* name) {
+  const int64_t nd = x_in.dim();
+  LJ_CHECK(nd >= 1, name, ": needs at least one dimension, got a scalar");
+  LJ_CHECK(dim >= -nd && dim < nd, name, ": dim ", dim, " is out of range for a tensor of shape ", x_in.shape());
+  if (dim < 0) dim += nd;
+  if (dim != nd - 1) return softmax_impl<Log>(x_in.transpose(dim, -1), -1, name).transpose(dim, -1);
+  Tensor x = x_in.contiguous();
+  const int64_t C = x.size(-1), N = C ? x.numel() / C : 0;
+  Tensor y = Tensor::empty(x.shape());
+  if (N > 0 && C > 0) {
+    if (Log) kernels::log_softmax_forward<float>(y.data(), x.data(), N, C);
+    else kernels::softmax_forward<float>(y.data(), x.data(), N, C);
+  }
+  if (autograd::needs_grad({&x})) {
+    Tensor ys = y.detach();
+    autograd::record(y, name, {x}, [ys, N, C](Node& n, const float* g) {
+      if (float* dx = n.grad(0)) {
+        if (Log) kernels::log_softmax_backward<float>(dx, g, ys.data(), N, C);
+        else kernels::softmax_backward<float>(dx, g, ys.data(), N, C);
+      }
+    });
+  }
+  return y;
+}
+
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl<false>(x, dim, "softmax"); }
+Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl<true>(x, dim, "log_softmax"); }
+
+}  // namespace lj

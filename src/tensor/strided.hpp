@@ -1,0 +1,18 @@
+// Helpers for strided (non-contiguous) memory: walking a view element by element in row-major order.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "llm_journey/tensor.hpp"
+
+namespace lj::detail {
+
+bool is_contiguous(const Shape& shape, const std::vector<int64_t>& strides);
+
+// dst (dense, row-major) = src viewed through (shape, strides).
+void copy_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides);
+
+// dst viewed through (shape, strides) += src (dense, row-major).
+void add_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides);
+
+}  // namespace lj::detail

@@ -1,0 +1,211 @@
+// Tensor construction, metadata, data access and printing.
+#include "llm_journey/tensor.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "llm_journey/autograd.hpp"
+#include "tensor/strided.hpp"
+
+namespace lj {
+
+int64_t Shape::numel() const {
+  int64_t n = 1;
+  for (int64_t d : dims_) n *= d;
+  return n;
+}
+
+std::string Shape::str() const {
+  std::ostringstream os;
+  os << *this;
+  return os.str();
+}
+
+std::ostream& operator<<(std::ostream& os, const Shape& s) {
+  os << '[';
+  for (size_t i = 0; i < s.size(); i++) os << (i ? ", " : "") << s[i];
+  return os << ']';
+}
+
+Storage::Storage(int64_t n) : data(nullptr), size(n) {
+  size_t bytes = static_cast<size_t>(n > 0 ? n : 1) * sizeof(float);
+  bytes = (bytes + 63) / 64 * 64;
+  data = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (!data) throw std::bad_alloc();
+}
+
+Storage::~Storage() { std::free(data); }
+
+std::vector<int64_t> contiguous_strides(const Shape& shape) {
+  std::vector<int64_t> st(shape.size());
+  int64_t s = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    st[i] = s;
+    s *= shape[i];
+  }
+  return st;
+}
+
+static void check_shape(const Shape& shape, const char* what) {
+  for (int64_t d : shape)
+    LJ_CHECK(d >= 0, what, ": shape ", shape, " has a negative dimension");
+}
+
+Tensor Tensor::empty(const Shape& shape) {
+  check_shape(shape, "Tensor::empty");
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(shape.numel());
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::zeros(const Shape& shape) { return full(shape, 0.0f); }
+Tensor Tensor::ones(const Shape& shape) { return full(shape, 1.0f); }
+
+Tensor Tensor::full(const Shape& shape, float value) {
+  Tensor t = empty(shape);
+  float* p = t.data();
+  if (value == 0.0f) {
+    std::memset(p, 0, sizeof(float) * t.numel());
+  } else {
+    for (int64_t i = 0; i < t.numel(); i++) p[i] = value;
+  }
+  return t;
+}
+
+Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape) {
+  check_shape(shape, "Tensor::from_vector");
+  LJ_CHECK(static_cast<int64_t>(values.size()) == shape.numel(), "Tensor::from_vector: ", values.size(),
+           " values do not fill shape ", shape, " (", shape.numel(), " elements)");
+  Tensor t = empty(shape);
+  if (!values.empty()) std::memcpy(t.data(), values.data(), sizeof(float) * values.size());
+  return t;
+}
+
+Tensor Tensor::arange(int64_t n) {
+  Tensor t = empty({n});
+  for (int64_t i = 0; i < n; i++) t.data()[i] = static_cast<float>(i);
+  return t;
+}
+
+TensorImpl* Tensor::impl() const {
+  LJ_CHECK(impl_ != nullptr, "Tensor: use of an undefined tensor (default-constructed or an absent grad)");
+  return impl_.get();
+}
+
+int64_t Tensor::size(int64_t d) const {
+  int64_t n = dim();
+  LJ_CHECK(d >= -n && d < n, "Tensor::size: dim ", d, " is out of range for a tensor of shape ", shape());
+  return shape()[static_cast<size_t>(d < 0 ? d + n : d)];
+}
+
+bool Tensor::is_contiguous() const {
+  return detail::is_contiguous(shape(), strides());
+}
+
+float Tensor::item() const {
+  LJ_CHECK(numel() == 1, "Tensor::item: the tensor has ", numel(), " elements (shape ", shape(),
+           "); item() needs exactly one");
+  return *data();
+}
+
+std::vector<float> Tensor::to_vector() const {
+  Tensor c = contiguous();
+  return std::vector<float>(c.data(), c.data() + c.numel());
+}
+
+Tensor Tensor::contiguous() const {
+  if (is_contiguous()) return *this;
+  return clone();
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape());
+  detail::copy_strided(out.data(), data(), shape(), strides());
+  autograd::record(out, "clone", {*this}, [](Node& n, const float* g) {
+    if (float* gx = n.grad(0))
+      for (int64_t i = 0, e = n.inputs[0].numel(); i < e; i++) gx[i] += g[i];
+  });
+  return out;
+}
+
+Tensor Tensor::detach() const {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = impl_->storage;
+  impl->offset = impl_->offset;
+  impl->shape = impl_->shape;
+  impl->strides = impl_->strides;
+  return Tensor(std::move(impl));
+}
+
+void Tensor::copy_(const Tensor& src) {
+  LJ_CHECK(src.shape() == shape(), "Tensor::copy_: source shape ", src.shape(), " differs from destination shape ",
+           shape());
+  LJ_CHECK(is_contiguous(), "Tensor::copy_: the destination (shape ", shape(), ") must be contiguous");
+  detail::copy_strided(data(), src.data(), src.shape(), src.strides());
+}
+
+void Tensor::fill_(float value) {
+  LJ_CHECK(is_contiguous(), "Tensor::fill_: the tensor (shape ", shape(), ") must be contiguous");
+  float* p = data();
+  for (int64_t i = 0; i < numel(); i++) p[i] = value;
+}
+
+Tensor& Tensor::requires_grad_(bool on) {
+  LJ_CHECK(is_leaf() || on, "Tensor::requires_grad_: only leaf tensors can stop requiring a gradient");
+  impl()->requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const {
+  const auto& g = impl()->grad;
+  return g ? Tensor(g) : Tensor();
+}
+
+void Tensor::zero_grad() { impl()->grad.reset(); }
+
+std::string Tensor::str() const {
+  std::ostringstream os;
+  os << *this;
+  return os.str();
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  if (!t.defined()) return os << "tensor(undefined)";
+  std::vector<float> v = t.to_vector();
+  const Shape& s = t.shape();
+  std::ostringstream body;
+  body << std::fixed << std::setprecision(4);
+  if (s.empty()) {
+    body << v[0];
+  } else {
+    // Nested brackets, one row of the last dimension per line; long tensors are abbreviated.
+    std::vector<int64_t> st = contiguous_strides(s);
+    size_t nd = s.size();
+    int64_t n = t.numel();
+    if (n > 1000) {
+      body << "[... " << n << " values ...]";
+    } else {
+      for (int64_t i = 0; i < n; i++) {
+        size_t opened = 0;
+        for (size_t d = 0; d < nd; d++)
+          if (i % (st[d] * s[d]) == 0) opened++;
+        if (i > 0) body << (opened > 0 ? std::string(opened, '\n') + std::string(nd - opened, ' ') : " ");
+        body << std::string(opened, '[') << v[i];
+        size_t closed = 0;
+        for (size_t d = 0; d < nd; d++)
+          if ((i + 1) % (st[d] * s[d]) == 0) closed++;
+        body << std::string(closed, ']') << ((i + 1 < n && closed) ? "," : (i + 1 < n ? "," : ""));
+      }
+    }
+  }
+  os << "tensor(" << body.str() << ", shape=" << s;
+  if (t.requires_grad()) os << ", requires_grad=True";
+  return os << ")";
+}
+
+}  // namespace lj
