@@ -1,0 +1,179 @@
+"""Writes the PyTorch reference values the C++ tests compare against.
+
+Every file holds the inputs, the weights (under our parameter names), the outputs and the gradients
+that PyTorch computes — nothing here comes from our own code. Run: make_refs.py OUT_DIR
+"""
+import math
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import course  # noqa: E402
+from safetensors_lite import save  # noqa: E402
+
+torch.set_num_threads(1)
+OUT = sys.argv[1]
+os.makedirs(OUT, exist_ok=True)
+
+
+def module_case(name, module, inputs, mask=None, seed=0):
+    """Forward and backward of `module` on `inputs`, with a random upstream gradient."""
+    g = torch.Generator().manual_seed(seed + 1)
+    xs = [x.clone().requires_grad_(True) for x in inputs]
+    y = module(*xs, mask) if mask is not None else module(*xs)
+    dy = torch.randn(y.shape, generator=g)
+    y.backward(dy)
+    t = {"out": y, "dy": dy}
+    for i, x in enumerate(xs):
+        t[f"in.{i}"] = x
+        t[f"grad.in.{i}"] = x.grad
+    for pname, p in module.named_parameters():
+        t[f"param.{pname}"] = p
+        t[f"grad.param.{pname}"] = p.grad
+    if mask is not None:
+        t["mask"] = mask.float()
+    if hasattr(module, "attention") and getattr(module.attention, "attention_weights", None) is not None:
+        t["attn"] = module.attention.attention_weights
+    elif getattr(module, "attention_weights", None) is not None:
+        t["attn"] = module.attention_weights
+    save(t, os.path.join(OUT, name + ".safetensors"))
+
+
+def rng_case():
+    t = {}
+    for seed in (0, 42, 1234):
+        torch.manual_seed(seed)
+        for n in (1, 2, 3, 5, 15, 16, 17, 31, 32, 100, 1000, 1280):
+            t[f"randn.{seed}.{n}"] = torch.randn(n)
+        for n in (1, 7, 100):
+            t[f"rand.{seed}.{n}"] = torch.rand(n)
+        t[f"bernoulli.{seed}"] = torch.empty(300).bernoulli_(0.9)
+        t[f"randint.{seed}"] = torch.randint(0, 65, (50,)).float()
+        t[f"randn2d.{seed}"] = torch.randn(7, 9)
+    save(t, os.path.join(OUT, "rng.safetensors"))
+
+
+def init_case():
+    """Default initialisation, as drawn after manual_seed(7) in creation order."""
+    torch.manual_seed(7)
+    lin = torch.nn.Linear(64, 32)
+    ln = torch.nn.LayerNorm(64)
+    mha = course.MultiHeadAttention(64, 8)
+    block = course.TransformerBlock(64, 8, 256, dropout=0.1)
+    emb = torch.nn.Embedding(65, 32)
+    t = {"linear.weight": lin.weight, "linear.bias": lin.bias, "ln.weight": ln.weight, "ln.bias": ln.bias,
+         "embedding.weight": emb.weight}
+    t.update({f"mha.{k}": v for k, v in mha.named_parameters()})
+    t.update({f"block.{k}": v for k, v in block.named_parameters()})
+    # Dropout in training mode, drawn after the weights: the same mask as ours.
+    x = torch.randn(2, 10, 64)
+    t["block.x"] = x
+    t["block.train_out"] = block(x)
+    save(t, os.path.join(OUT, "init.safetensors"))
+
+
+def modules():
+    torch.manual_seed(0)
+    for tag, (B, T, D, H, F) in {"seed": (2, 10, 64, 8, 256), "large": (4, 128, 256, 8, 1024)}.items():
+        mha = course.MultiHeadAttention(D, H)
+        x = torch.randn(B, T, D)
+        # self-attention: query = key = value = x (one input, gradients summed)
+        class Self(torch.nn.Module):
+            def __init__(self, m):
+                super().__init__()
+                self.attention = m
+
+            def forward(self, a, mask=None):
+                return self.attention(a, a, a, mask)
+        module_case(f"mha_self_{tag}", Self(mha), [x])
+        # cross-attention with a padding mask (B,1,1,S): different q, k, v and lengths
+        S = T + 3
+        q, k, v = torch.randn(B, T, D), torch.randn(B, S, D), torch.randn(B, S, D)
+        pad = torch.ones(B, 1, 1, S, dtype=torch.bool)
+        pad[0, ..., S - 4:] = False
+        module_case(f"mha_cross_{tag}", mha, [q, k, v], mask=pad)
+        for variant, kw in {"post_relu": {}, "pre_gelu_causal": dict(norm_first=True, causal=True, activation="gelu"),
+                            "post_gelu": dict(activation="gelu"), "pre_relu": dict(norm_first=True)}.items():
+            block = course.TransformerBlock(D, H, F, **kw)
+            module_case(f"block_{variant}_{tag}", block, [torch.randn(B, T, D)])
+        # a block with an explicit (T,T) mask that blocks some rows entirely
+        block = course.TransformerBlock(D, H, F)
+        m = torch.tril(torch.ones(T, T, dtype=torch.bool))
+        m[1] = False  # query 1 may attend nothing: its weights must be zeros, not NaN
+        module_case(f"block_masked_{tag}", block, [torch.randn(B, T, D)], mask=m)
+
+
+def ops():
+    torch.manual_seed(3)
+    t = {}
+
+    def grad_case(name, fn, *shapes, positive=False):
+        xs = [(torch.rand(s) + 0.5 if positive else torch.randn(s)).requires_grad_(True) for s in shapes]
+        y = fn(*xs)
+        dy = torch.randn(y.shape)
+        y.backward(dy)
+        t[f"{name}.out"] = y
+        t[f"{name}.dy"] = dy
+        for i, x in enumerate(xs):
+            t[f"{name}.in.{i}"] = x
+            t[f"{name}.grad.{i}"] = x.grad
+
+    grad_case("add_bcast", lambda a, b: a + b, (4, 1, 5), (3, 1))
+    grad_case("sub_bcast", lambda a, b: a - b, (2, 3, 4), (4,))
+    grad_case("mul_bcast", lambda a, b: a * b, (2, 3, 4), (2, 1, 4))
+    grad_case("div_bcast", lambda a, b: a / b, (3, 4), (4,), positive=True)
+    grad_case("mul_same", lambda a, b: a * b, (6, 7), (6, 7))
+    grad_case("exp", torch.exp, (5, 6))
+    grad_case("log", torch.log, (5, 6), positive=True)
+    grad_case("tanh", torch.tanh, (5, 6))
+    grad_case("sqrt", torch.sqrt, (5, 6), positive=True)
+    grad_case("sigmoid", torch.sigmoid, (5, 6))
+    grad_case("relu", torch.relu, (5, 6))
+    grad_case("gelu", F.gelu, (5, 6))
+    grad_case("gelu_tanh", lambda a: F.gelu(a, approximate="tanh"), (5, 6))
+    grad_case("pow3", lambda a: a ** 3, (5, 6))
+    grad_case("softmax", lambda a: torch.softmax(a, -1), (4, 5, 7))
+    grad_case("softmax_dim1", lambda a: torch.softmax(a, 1), (4, 5, 7))
+    grad_case("log_softmax", lambda a: torch.log_softmax(a, -1), (4, 5, 7))
+    grad_case("layer_norm", lambda a, w, b: F.layer_norm(a, (7,), w, b), (4, 5, 7), (7,), (7,))
+    grad_case("linear", lambda a, w, b: F.linear(a, w, b), (2, 5, 8), (3, 8), (3,))
+    grad_case("matmul_2d", torch.matmul, (5, 8), (8, 3))
+    grad_case("matmul_nd_2d", torch.matmul, (2, 5, 8), (8, 3))
+    grad_case("matmul_batched", torch.matmul, (2, 3, 5, 8), (2, 3, 8, 4))
+    grad_case("sum", lambda a: a.sum(), (3, 4))
+    grad_case("sum_dim", lambda a: a.sum(1), (3, 4, 5))
+    grad_case("mean_dim_keep", lambda a: a.mean(-1, keepdim=True), (3, 4, 5))
+    grad_case("std", lambda a: a.std(), (3, 4))
+    grad_case("var_biased", lambda a: a.var(unbiased=False), (3, 4))
+    grad_case("transpose_reshape", lambda a: a.transpose(0, 2).reshape(4, -1) * 2, (3, 4, 5))
+    grad_case("permute_slice", lambda a: a.permute(2, 0, 1)[1:3].sum(0), (3, 4, 5))
+    grad_case("reuse", lambda a: a * a + a, (4, 4))
+
+    # scaled dot-product attention: plain, causal, masked with a fully blocked row, S != T
+    def sdpa(mask=None, causal=False):
+        def f(q, k, v):
+            out, w = course.attention(q, k, v, mask, causal)
+            t_w.append(w)
+            return out
+        return f
+    for name, mask, causal, (T, S) in [("sdpa_plain", None, False, (6, 6)), ("sdpa_causal", None, True, (6, 6)),
+                                       ("sdpa_masked", "blocked_row", False, (5, 7))]:
+        t_w = []
+        m = None
+        if mask == "blocked_row":
+            m = torch.rand(2, 1, T, S) > 0.3
+            m[1, 0, 2] = False
+            t[f"{name}.mask"] = m.float()
+        grad_case(name, sdpa(m, causal), (2, 3, T, 4), (2, 3, S, 4), (2, 3, S, 5))
+        t[f"{name}.weights"] = t_w[0]
+    save(t, os.path.join(OUT, "ops.safetensors"))
+
+
+rng_case()
+init_case()
+modules()
+ops()
+print(f"wrote the PyTorch references to {OUT}")
