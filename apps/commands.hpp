@@ -1,0 +1,19 @@
+// Each subcommand of llm-journey lives in its own apps/cmd_*.cpp and registers itself here:
+// it adds its options to the app and returns the function to run when it is chosen.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace lj::cli {
+
+using Run = std::function<int()>;
+struct Command {
+  CLI::App* app;
+  Run run;
+};
+
+Command add_lesson_command(CLI::App& app);   // lesson NN
+Command add_lessons_command(CLI::App& app);  // lessons
+// (further commands: one line each)
+
+}  // namespace lj::cli
