@@ -1,6 +1,8 @@
 // PyTorch's CPU random number generation, reproduced (see random.hpp for the formulas).
 #include "llm_journey/random.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <numbers>
 #include <sstream>
@@ -47,17 +49,77 @@ void Generator::fill_uniform(float* x, int64_t n, float from, float to) {
   for (int64_t i = 0; i < n; i++) x[i] = uniform_float(from, to);
 }
 
+// torch fills normal tensors of 16 or more floats with its AVX2 kernel: Box-Muller with the Cephes
+// single-precision log and sincos polynomials (as in avx_mathfun), evaluated with the fused multiply-adds
+// its compiler chose (checked bit for bit against torch in tests/test_random.cpp).
+// The same operations, one lane at a time, give the same bits.
+namespace {
+
+float bits_to_float(uint32_t u) { return std::bit_cast<float>(u); }
+uint32_t float_to_bits(float f) { return std::bit_cast<uint32_t>(f); }
+
+// Natural log for x in (0, 1]: split x = m * 2^e with m in [sqrt(1/2), sqrt(2)), then a polynomial in m-1.
+float cephes_logf(float x) {
+  x = std::max(x, bits_to_float(0x00800000u));  // the smallest normal float
+  int32_t e_int = static_cast<int32_t>(float_to_bits(x) >> 23) - 0x7f;
+  x = bits_to_float((float_to_bits(x) & ~0x7f800000u) | float_to_bits(0.5f));  // mantissa in [0.5, 1)
+  float e = static_cast<float>(e_int) + 1.0f;
+  const bool small = x < 0.707106781186547524f;
+  const float t = small ? x : 0.0f;
+  x = x - 1.0f;
+  e = e - (small ? 1.0f : 0.0f);
+  x = x + t;
+  const float z = x * x;
+  float y = 7.0376836292E-2f;
+  for (float c : {-1.1514610310E-1f, 1.1676998740E-1f, -1.2420140846E-1f, 1.4249322787E-1f, -1.6668057665E-1f,
+                  2.0000714765E-1f, -2.4999993993E-1f, 3.3333331174E-1f})
+    y = std::fma(y, x, c);
+  y = std::fma(y * x, z, e * -2.12194440e-4f);
+  y = std::fma(z, -0.5f, y);
+  x = x + y;
+  return std::fma(e, 0.693359375f, x);
+}
+
+// sin and cos together: reduce by multiples of pi/4 (in three parts), then the Cephes polynomials.
+void cephes_sincosf(float x, float* s, float* c) {
+  const bool negative = std::signbit(x);
+  x = std::fabs(x);
+  int32_t j = static_cast<int32_t>(x * 1.27323954473516f);  // x * 4/pi
+  j = (j + 1) & ~1;
+  const float y = static_cast<float>(j);
+  const bool swap_sin = (j & 4) != 0, poly_sin = (j & 2) == 0, neg_cos = ((~(j - 2)) & 4) != 0;
+  x = std::fma(y, -0.78515625f, x);
+  x = std::fma(y, -2.4187564849853515625e-4f, x);
+  x = std::fma(y, -3.77489497744594108e-8f, x);
+  const float z = x * x;
+  float yc = 2.443315711809948E-005f;
+  yc = std::fma(yc, z, -1.388731625493765E-003f);
+  yc = std::fma(yc, z, 4.166664568298827E-002f);
+  yc = std::fma(yc * z, z, -(z * 0.5f)) + 1.0f;
+  float ys = -1.9515295891E-4f;
+  ys = std::fma(ys, z, 8.3321608736E-3f);
+  ys = std::fma(ys, z, -1.6666654611E-1f);
+  ys = std::fma(ys * z, x, x);
+  const float sv = poly_sin ? ys : yc, cv = poly_sin ? yc : ys;
+  *s = (negative != swap_sin) ? -sv : sv;
+  *c = neg_cos ? -cv : cv;
+}
+
 // Box-Muller over 16 uniforms: the first 8 give the radii, the last 8 the angles.
-static void normal_fill_16(float* x, float mean, float std) {
+void normal_fill_16(float* x, float mean, float std) {
   for (int j = 0; j < 8; j++) {
-    const float u1 = 1 - x[j];  // [0, 1) -> (0, 1] for the log
+    const float u1 = 1.0f - x[j];  // [0, 1) -> (0, 1] for the log
     const float u2 = x[j + 8];
-    const float radius = std::sqrt(-2 * std::log(u1));
-    const float theta = static_cast<float>(2.0f * std::numbers::pi * u2);
-    x[j] = radius * std::cos(theta) * std + mean;
-    x[j + 8] = radius * std::sin(theta) * std + mean;
+    const float radius = std::sqrt(-2.0f * cephes_logf(u1));
+    const float theta = 6.28318530717958647692f * u2;
+    float s, c;
+    cephes_sincosf(theta, &s, &c);
+    x[j] = std::fma(radius * c, std, mean);
+    x[j + 8] = std::fma(radius * s, std, mean);
   }
 }
+
+}  // namespace
 
 void Generator::fill_normal(float* x, int64_t n, float mean, float std) {
   if (n < 16) {
