@@ -77,15 +77,16 @@ inline ::testing::AssertionResult close_abs(const Tensor& got, const Tensor& wan
   return ::testing::AssertionFailure() << "max abs diff " << d << " > " << atol;
 }
 
-// The largest error relative to the reference's largest magnitude: max|got - want| / max|want|.
+// The largest error relative to the reference's largest magnitude: max|got - want| <= rtol * max|want|.
 inline ::testing::AssertionResult close_rel(const Tensor& got, const Tensor& want, float rtol) {
   if (!got.defined()) return ::testing::AssertionFailure() << "gradient is undefined";
   if (got.shape() != want.shape())
     return ::testing::AssertionFailure() << "shape " << got.shape() << " != " << want.shape();
-  float scale = std::max(max_abs(want), 1e-30f);
-  float r = max_abs_diff(got, want) / scale;
-  if (r <= rtol) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "relative error " << r << " > " << rtol << " (max|want| " << scale << ")";
+  float scale = max_abs(want);
+  float d = max_abs_diff(got, want);
+  if (d <= rtol * scale) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "relative error " << d / scale << " > " << rtol << " (max|want| " << scale
+                                       << ", max abs diff " << d << ")";
 }
 
 // Copies the reference's parameters ("param.<prefix><name>") into the module's parameters.

@@ -67,17 +67,18 @@ void Tensor::backward(const Tensor& gradient) const {
   }
 
   // Topological order by an explicit-stack depth-first search: a node comes after all its inputs.
-  std::vector<TensorImpl*> order;
+  // `order` owns its tensors: the sweep frees each node once used, which may free its inputs.
+  std::vector<std::shared_ptr<TensorImpl>> order;
   std::unordered_set<TensorImpl*> visited;
-  std::vector<std::pair<TensorImpl*, size_t>> stack{{root, 0}};
+  std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack{{impl_ptr(), 0}};
   visited.insert(root);
   while (!stack.empty()) {
     auto& [t, next] = stack.back();
     Node* fn = t->grad_fn.get();
     if (fn && next < fn->inputs.size()) {
-      TensorImpl* in = fn->inputs[next++].impl();
-      if (in->requires_grad && in->grad_fn && !visited.count(in)) {
-        visited.insert(in);
+      const std::shared_ptr<TensorImpl>& in = fn->inputs[next++].impl_ptr();
+      if (in->requires_grad && in->grad_fn && !visited.count(in.get())) {
+        visited.insert(in.get());
         stack.push_back({in, 0});
       }
     } else {
@@ -102,7 +103,7 @@ void Tensor::backward(const Tensor& gradient) const {
     return;
   }
   for (size_t k = order.size(); k-- > 0;) {
-    TensorImpl* t = order[k];
+    TensorImpl* t = order[k].get();
     std::shared_ptr<Node> fn = std::move(t->grad_fn);  // free the graph as we go (retain_graph=False)
     std::shared_ptr<TensorImpl> g = std::move(t->grad);  // intermediate gradients are not kept
     if (fn && g) fn->backward(*fn, g->data());

@@ -22,6 +22,7 @@ os.makedirs(OUT, exist_ok=True)
 def module_case(name, module, inputs, mask=None, seed=0):
     """Forward and backward of `module` on `inputs`, with a random upstream gradient."""
     g = torch.Generator().manual_seed(seed + 1)
+    module.zero_grad(set_to_none=True)
     xs = [x.clone().requires_grad_(True) for x in inputs]
     y = module(*xs, mask) if mask is not None else module(*xs)
     dy = torch.randn(y.shape, generator=g)

@@ -1,0 +1,94 @@
+// Every op's output and input gradients against torch's, on the same inputs and upstream gradient.
+#include <functional>
+
+#include "torch_ref.hpp"
+
+namespace lj {
+namespace {
+
+using test::RefFile;
+
+const RefFile& ops_ref() {
+  static RefFile ref("ops");
+  return ref;
+}
+
+// Runs fn on leaf copies of the reference inputs, back-propagates the reference dy and compares.
+void check_op(const std::string& name, int n_inputs, const std::function<Tensor(std::vector<Tensor>&)>& fn) {
+  const RefFile& ref = ops_ref();
+  std::vector<Tensor> xs;
+  for (int i = 0; i < n_inputs; i++) {
+    Tensor x = ref[name + ".in." + std::to_string(i)].clone().detach();
+    xs.push_back(x.requires_grad_());
+  }
+  Tensor y = fn(xs);
+  EXPECT_TRUE(test::close_abs(y, ref[name + ".out"], 1e-5f)) << name << " forward";
+  y.backward(ref[name + ".dy"]);
+  for (int i = 0; i < n_inputs; i++)
+    EXPECT_TRUE(test::close_rel(xs[i].grad(), ref[name + ".grad." + std::to_string(i)], 1e-5f))
+        << name << " gradient of input " << i;
+}
+
+TEST(OpsTorch, BroadcastingArithmetic) {
+  check_op("add_bcast", 2, [](auto& x) { return x[0] + x[1]; });
+  check_op("sub_bcast", 2, [](auto& x) { return x[0] - x[1]; });
+  check_op("mul_bcast", 2, [](auto& x) { return x[0] * x[1]; });
+  check_op("div_bcast", 2, [](auto& x) { return x[0] / x[1]; });
+  check_op("mul_same", 2, [](auto& x) { return x[0] * x[1]; });
+}
+
+TEST(OpsTorch, Unary) {
+  check_op("exp", 1, [](auto& x) { return exp(x[0]); });
+  check_op("log", 1, [](auto& x) { return log(x[0]); });
+  check_op("tanh", 1, [](auto& x) { return tanh(x[0]); });
+  check_op("sqrt", 1, [](auto& x) { return sqrt(x[0]); });
+  check_op("sigmoid", 1, [](auto& x) { return sigmoid(x[0]); });
+  check_op("relu", 1, [](auto& x) { return relu(x[0]); });
+  check_op("gelu", 1, [](auto& x) { return gelu(x[0]); });
+  check_op("gelu_tanh", 1, [](auto& x) { return gelu(x[0], true); });
+  check_op("pow3", 1, [](auto& x) { return pow(x[0], 3.0f); });
+}
+
+TEST(OpsTorch, SoftmaxAndLayerNorm) {
+  check_op("softmax", 1, [](auto& x) { return softmax(x[0], -1); });
+  check_op("softmax_dim1", 1, [](auto& x) { return softmax(x[0], 1); });
+  check_op("log_softmax", 1, [](auto& x) { return log_softmax(x[0], -1); });
+  check_op("layer_norm", 3, [](auto& x) { return layer_norm(x[0], x[1], x[2]); });
+}
+
+TEST(OpsTorch, LinearAndMatmul) {
+  check_op("linear", 3, [](auto& x) { return linear(x[0], x[1], x[2]); });
+  check_op("matmul_2d", 2, [](auto& x) { return matmul(x[0], x[1]); });
+  check_op("matmul_nd_2d", 2, [](auto& x) { return matmul(x[0], x[1]); });
+  check_op("matmul_batched", 2, [](auto& x) { return matmul(x[0], x[1]); });
+}
+
+TEST(OpsTorch, ReductionsAndViews) {
+  check_op("sum", 1, [](auto& x) { return x[0].sum(); });
+  check_op("sum_dim", 1, [](auto& x) { return x[0].sum(1); });
+  check_op("mean_dim_keep", 1, [](auto& x) { return x[0].mean(-1, true); });
+  check_op("std", 1, [](auto& x) { return x[0].std(); });
+  check_op("var_biased", 1, [](auto& x) { return x[0].var(false); });
+  check_op("transpose_reshape", 1, [](auto& x) { return x[0].transpose(0, 2).reshape({4, -1}) * 2.0f; });
+  check_op("permute_slice", 1, [](auto& x) { return x[0].permute({2, 0, 1}).slice(0, 1, 3).sum(0); });
+  check_op("reuse", 1, [](auto& x) { return x[0] * x[0] + x[0]; });
+}
+
+TEST(OpsTorch, ScaledDotProductAttention) {
+  const RefFile& ref = ops_ref();
+  for (const char* name : {"sdpa_plain", "sdpa_causal", "sdpa_masked"}) {
+    const std::string n = name;
+    Tensor mask = ref.has(n + ".mask") ? ref[n + ".mask"] : Tensor();
+    const bool causal = n == "sdpa_causal";
+    Tensor weights;
+    check_op(n, 3, [&](auto& x) {
+      AttentionResult r = scaled_dot_product_attention(x[0], x[1], x[2], mask, causal);
+      weights = r.weights;
+      return r.output;
+    });
+    EXPECT_TRUE(test::close_abs(weights, ref[n + ".weights"], 1e-6f)) << n << " weights";
+  }
+}
+
+}  // namespace
+}  // namespace lj
