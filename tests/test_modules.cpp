@@ -1,0 +1,151 @@
+// Module behaviour: names, counts, modes, dropout, attention weights, masks.
+#include "torch_ref.hpp"
+
+namespace lj {
+namespace {
+
+TEST(Modules, ParameterNamesInCreationOrder) {
+  nn::TransformerBlock block(64, 8, 256);
+  std::vector<std::string> names;
+  for (auto& [n, p] : block.named_parameters()) names.push_back(n);
+  std::vector<std::string> want = {
+      "attention.w_q.weight",        "attention.w_q.bias",          "attention.w_k.weight", "attention.w_k.bias",
+      "attention.w_v.weight",        "attention.w_v.bias",          "attention.w_o.weight", "attention.w_o.bias",
+      "feed_forward.linear1.weight", "feed_forward.linear1.bias",   "feed_forward.linear2.weight",
+      "feed_forward.linear2.bias",   "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias"};
+  EXPECT_EQ(names, want);
+}
+
+TEST(Modules, CountParametersKnownAnswers) {
+  EXPECT_EQ(count_parameters(*std::make_unique<nn::MultiHeadAttention>(64, 8)), 16640);
+  nn::TransformerBlock block(64, 8, 256);
+  EXPECT_EQ(count_parameters(block), 49984);
+  // torch.nn.TransformerEncoderLayer(128, nhead, dim_feedforward=256) has 132,480 parameters.
+  nn::TransformerBlock enc(128, 8, 256);
+  EXPECT_EQ(count_parameters(enc), 132480);
+  nn::ModuleList blocks;
+  for (int i = 0; i < 6; i++) blocks.push_back(nn::TransformerBlock(64, 8, 256));
+  EXPECT_EQ(count_parameters(blocks), 299904);
+}
+
+// A module whose two children share one weight tensor (tied weights).
+struct Tied : nn::Module {
+  nn::Linear a{4, 4, false}, b{4, 4, false};
+  Tied() { b.weight = a.weight; }
+  std::string type_name() const override { return "Tied"; }
+  void visit(nn::Visitor& v) override {
+    v.child("a", a);
+    v.child("b", b);
+  }
+};
+
+TEST(Modules, SharedTensorsCountOnce) {
+  Tied t;
+  EXPECT_EQ(t.named_parameters().size(), 2u);
+  EXPECT_EQ(count_parameters(t), 16);
+}
+
+TEST(Modules, FrozenParametersDoNotCount) {
+  nn::Linear lin(3, 2);
+  lin.bias = lin.bias.detach();  // requires_grad off
+  EXPECT_EQ(count_parameters(lin), 6);
+}
+
+TEST(Modules, TrainAndEvalReachEveryChild) {
+  nn::ModuleList blocks;
+  blocks.push_back(nn::TransformerBlock(16, 2, 32, 0.1));
+  blocks.push_back(nn::TransformerBlock(16, 2, 32, 0.1));
+  blocks.eval();
+  for (auto& [n, m] : blocks.named_modules()) EXPECT_FALSE(m->is_training()) << n;
+  blocks.train();
+  for (auto& [n, m] : blocks.named_modules()) EXPECT_TRUE(m->is_training()) << n;
+}
+
+TEST(Modules, DropoutIsIdentityInEvalAndScalesInTraining) {
+  set_seed(0);
+  nn::Dropout drop(0.25);
+  Tensor x = Tensor::ones({100000});
+  Tensor y = drop(x);
+  int64_t zeros = 0;
+  for (float v : y.to_vector()) {
+    if (v == 0.0f) zeros++;
+    else EXPECT_FLOAT_EQ(v, 1.0f / 0.75f);
+  }
+  EXPECT_NEAR(static_cast<double>(zeros) / 100000.0, 0.25, 0.01);
+  drop.eval();
+  EXPECT_TRUE(drop(x).same(x));
+}
+
+TEST(Modules, EvalModeIsDeterministic) {
+  set_seed(1);
+  nn::TransformerBlock block(32, 4, 64, 0.3);
+  Tensor x = randn({2, 5, 32});
+  block.eval();
+  EXPECT_EQ(block(x).to_vector(), block(x).to_vector());
+  block.train();
+  EXPECT_NE(block(x).to_vector(), block(x).to_vector());
+}
+
+TEST(Modules, AskingForAttentionWeightsNeverChangesTheOutput) {
+  set_seed(2);
+  nn::MultiHeadAttention mha(32, 4);
+  Tensor x = randn({2, 6, 32});
+  Tensor y1 = mha(x, x, x);
+  Tensor w = mha.attention_weights();
+  EXPECT_EQ(w.shape(), (std::vector<int64_t>{2, 4, 6, 6}));
+  Tensor y2 = mha(x, x, x);
+  EXPECT_EQ(y1.to_vector(), y2.to_vector());
+  // rows of the weights sum to 1
+  auto v = w.to_vector();
+  for (size_t r = 0; r < v.size() / 6; r++) {
+    float s = 0;
+    for (int j = 0; j < 6; j++) s += v[r * 6 + j];
+    EXPECT_NEAR(s, 1.0f, 1e-6);
+  }
+}
+
+TEST(Modules, CausalAttentionLeaksNoFutureToken) {
+  set_seed(3);
+  nn::TransformerBlock block(32, 4, 64, 0.0, {.causal = true});
+  block.eval();
+  Tensor x = randn({1, 8, 32});
+  Tensor y = block(x);
+  // Changing token 5 must leave outputs 0..4 untouched, bit for bit.
+  Tensor x2 = x.clone().detach();
+  for (int j = 0; j < 32; j++) x2.data()[5 * 32 + j] += 10.0f;
+  Tensor y2 = block(x2);
+  EXPECT_EQ(y.slice(1, 0, 5).to_vector(), y2.slice(1, 0, 5).to_vector());
+  EXPECT_NE(y.slice(1, 5, 6).to_vector(), y2.slice(1, 5, 6).to_vector());
+  // and the weights above the diagonal are exactly zero
+  auto w = block.attention.attention_weights().to_vector();
+  for (int h = 0; h < 4; h++)
+    for (int i = 0; i < 8; i++)
+      for (int j = i + 1; j < 8; j++) EXPECT_EQ(w[(h * 8 + i) * 8 + j], 0.0f);
+}
+
+TEST(Modules, CausalFlagEqualsExplicitMask) {
+  set_seed(4);
+  Tensor q = randn({2, 3, 5, 4}), k = randn({2, 3, 5, 4}), v = randn({2, 3, 5, 4});
+  auto a = scaled_dot_product_attention(q, k, v, Tensor(), true);
+  auto b = scaled_dot_product_attention(q, k, v, causal_mask(5));
+  EXPECT_EQ(a.output.to_vector(), b.output.to_vector());
+}
+
+TEST(Modules, FullyMaskedRowsGiveZerosNotNaN) {
+  set_seed(5);
+  Tensor q = randn({1, 2, 3, 4}), k = randn({1, 2, 3, 4}), v = randn({1, 2, 3, 4});
+  Tensor mask = Tensor::zeros({3, 3});
+  auto r = scaled_dot_product_attention(q, k, v, mask);
+  for (float x : r.output.to_vector()) EXPECT_EQ(x, 0.0f);
+  for (float x : r.weights.to_vector()) EXPECT_EQ(x, 0.0f);
+}
+
+TEST(Modules, PrintsLikePyTorch) {
+  nn::FeedForward ff(4, 8);
+  EXPECT_EQ(ff.str(),
+            "FeedForward(\n  activation=relu\n  (linear1): Linear(in_features=4, out_features=8, bias=True)\n"
+            "  (linear2): Linear(in_features=8, out_features=4, bias=True)\n)");
+}
+
+}  // namespace
+}  // namespace lj
