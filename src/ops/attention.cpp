@@ -31,23 +31,15 @@ void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q,
       const float* mrow0 = mask.data ? mask.data + b * mask.b + h * mask.h : nullptr;
       for (int64_t i = 0; i < d.T; i++) {
         T* p = P + i * d.S;
-        const float* mrow = mrow0 ? mrow0 + i * mask.t : nullptr;
+        // Keys j >= jend are in the future (causal); masked keys get -inf, hence weight exactly 0.
         const int64_t jend = causal ? std::min(d.S, std::max<int64_t>(0, i + causal_offset + 1)) : d.S;
-        auto allowed = [&](int64_t j) { return j < jend && (!mrow || mrow[j * mask.s] != 0.0f); };
-        T m = -INFINITY;
-        for (int64_t j = 0; j < jend; j++)
-          if (allowed(j) && p[j] > m) m = p[j];
-        if (m == -INFINITY) {  // no key allowed: a zero row, not NaN
-          for (int64_t j = 0; j < d.S; j++) p[j] = 0;
-          continue;
+        if (mrow0) {
+          const float* mrow = mrow0 + i * mask.t;
+          for (int64_t j = 0; j < jend; j++)
+            if (mrow[j * mask.s] == 0.0f) p[j] = -INFINITY;
         }
-        T s = 0;
-        for (int64_t j = 0; j < d.S; j++) {
-          p[j] = allowed(j) ? std::exp(p[j] - m) : T(0);
-          s += p[j];
-        }
-        const T inv = T(1) / s;
-        for (int64_t j = 0; j < jend; j++) p[j] *= inv;
+        softmax_row(p, p, jend);  // a row with no allowed key becomes zeros, not NaN
+        for (int64_t j = jend; j < d.S; j++) p[j] = 0;
       }
       const T* A = P;
       if (drop) {

@@ -64,6 +64,7 @@ static Tensor binary(const Tensor& a_in, const Tensor& b_in, const char* name) {
     float* Y = y.data();
     const int64_t n = y.numel();
     parallel_for(n, n, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
       for (int64_t i = i0; i < i1; i++) Y[i] = Op::f(A[i], B[i]);
     });
     autograd::record(y, name, {a, b}, [n](Node& node, const float* g) {
@@ -108,6 +109,7 @@ static Tensor unary(const Tensor& x_in, const char* name, P... p) {
   float* Y = y.data();
   const int64_t n = x.numel();
   parallel_for(n, n * 8, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
     for (int64_t i = i0; i < i1; i++) Y[i] = Op::f(X[i], p...);
   });
   if (autograd::needs_grad({&x})) {
@@ -118,6 +120,7 @@ static Tensor unary(const Tensor& x_in, const char* name, P... p) {
       const float* X = node.inputs[0].data();
       const float* Y = ysaved.data();
       parallel_for(n, n * 8, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
         for (int64_t i = i0; i < i1; i++) {
           if constexpr (sizeof...(P) == 0)
             dx[i] += g[i] * Op::df(X[i], Y[i]);

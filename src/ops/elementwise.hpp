@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "ops/fast_math.hpp"
+
 namespace lj::pointwise {
 
 // Unary: y = f(x);  dx = g * df(x, y)
@@ -40,11 +42,12 @@ struct Relu {
   template <typename T> static T df(T x, T) { return x > 0 ? T(1) : T(0); }
 };
 // GELU(x) = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
+// (float: the vectorisable erf and exp of fast_math.hpp)
 struct Gelu {
-  template <typename T> static T f(T x) { return T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2))); }
+  template <typename T> static T f(T x) { return T(0.5) * x * (T(1) + fast::erf_of(x * T(std::numbers::sqrt2 / 2))); }
   template <typename T> static T df(T x, T) {
-    const T cdf = T(0.5) * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
-    const T pdf = std::exp(T(-0.5) * x * x) * T(std::numbers::inv_sqrtpi * std::numbers::sqrt2 / 2);
+    const T cdf = T(0.5) * (T(1) + fast::erf_of(x * T(std::numbers::sqrt2 / 2)));
+    const T pdf = fast::exp_of(T(-0.5) * x * x) * T(std::numbers::inv_sqrtpi * std::numbers::sqrt2 / 2);
     return cdf + x * pdf;
   }
 };

@@ -27,6 +27,8 @@ template <typename T> void gelu_backward(T* dx, const T* dy, const T* x, int64_t
 
 // --- softmax over rows: x, y (N,C) ------------------------------------------------------------------
 template <typename T> void softmax_forward(T* y, const T* x, int64_t N, int64_t C);
+// One row of n values; a row of only -inf gives zeros and returns false.
+template <typename T> bool softmax_row(T* y, const T* x, int64_t n);
 template <typename T> void softmax_backward(T* dx, const T* dy, const T* y, int64_t N, int64_t C);
 template <typename T> void log_softmax_forward(T* y, const T* x, int64_t N, int64_t C);
 template <typename T> void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t N, int64_t C);

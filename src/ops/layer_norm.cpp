@@ -20,20 +20,22 @@ void layer_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, con
   parallel_for(N, N * C * 4, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const T* xr = x + r * C;
-      double m = 0;
-      for (int64_t j = 0; j < C; j++) m += xr[j];
-      m /= static_cast<double>(C);
-      double v = 0;
-      for (int64_t j = 0; j < C; j++) v += (xr[j] - m) * (xr[j] - m);
-      v /= static_cast<double>(C);
-      const T s = static_cast<T>(1.0 / std::sqrt(v + static_cast<double>(eps)));
-      const T mf = static_cast<T>(m);
+      T sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < C; j++) sum += xr[j];
+      const T m = sum / static_cast<T>(C);
+      T ss = 0;  // two passes: the variance of x - mean, not E[x^2] - mean^2, which cancels
+#pragma omp simd reduction(+ : ss)
+      for (int64_t j = 0; j < C; j++) ss += (xr[j] - m) * (xr[j] - m);
+      const T s = T(1) / std::sqrt(ss / static_cast<T>(C) + eps);
       T* yr = y + r * C;
-      for (int64_t j = 0; j < C; j++) {
-        T h = (xr[j] - mf) * s;
-        yr[j] = h * (weight ? weight[j] : T(1)) + (bias ? bias[j] : T(0));
+      if (weight && bias) {
+#pragma omp simd
+        for (int64_t j = 0; j < C; j++) yr[j] = (xr[j] - m) * s * weight[j] + bias[j];
+      } else {
+        for (int64_t j = 0; j < C; j++) yr[j] = (xr[j] - m) * s * (weight ? weight[j] : T(1)) + (bias ? bias[j] : T(0));
       }
-      mean[r] = mf;
+      mean[r] = m;
       rstd[r] = s;
     }
   });
@@ -47,18 +49,19 @@ void layer_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, c
       for (int64_t r = r0; r < r1; r++) {
         const T* xr = x + r * C;
         const T* gr = dy + r * C;
-        double sum_g = 0, sum_gx = 0;
+        const T m = mean[r], s = rstd[r];
+        T sum_g = 0, sum_gx = 0;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
         for (int64_t j = 0; j < C; j++) {
           const T g = gr[j] * (weight ? weight[j] : T(1));
           sum_g += g;
-          sum_gx += g * (xr[j] - mean[r]) * rstd[r];
+          sum_gx += g * (xr[j] - m) * s;
         }
-        const T mg = static_cast<T>(sum_g / static_cast<double>(C));
-        const T mgx = static_cast<T>(sum_gx / static_cast<double>(C));
+        const T mg = sum_g / static_cast<T>(C), mgx = sum_gx / static_cast<T>(C);
+#pragma omp simd
         for (int64_t j = 0; j < C; j++) {
           const T g = gr[j] * (weight ? weight[j] : T(1));
-          const T h = (xr[j] - mean[r]) * rstd[r];
-          dx[r * C + j] += rstd[r] * (g - mg - h * mgx);
+          dx[r * C + j] += s * (g - mg - (xr[j] - m) * s * mgx);
         }
       }
     });
@@ -68,9 +71,14 @@ void layer_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, c
       for (int64_t r = 0; r < N; r++) {
         const T* xr = x + r * C;
         const T* gr = dy + r * C;
-        for (int64_t j = c0; j < c1; j++) {
-          if (dweight) dweight[j] += gr[j] * (xr[j] - mean[r]) * rstd[r];
-          if (dbias) dbias[j] += gr[j];
+        const T m = mean[r], s = rstd[r];
+        if (dweight) {
+#pragma omp simd
+          for (int64_t j = c0; j < c1; j++) dweight[j] += gr[j] * (xr[j] - m) * s;
+        }
+        if (dbias) {
+#pragma omp simd
+          for (int64_t j = c0; j < c1; j++) dbias[j] += gr[j];
         }
       }
     });

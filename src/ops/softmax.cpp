@@ -5,25 +5,46 @@
 
 #include "llm_journey/autograd.hpp"
 #include "llm_journey/ops.hpp"
+#include "ops/fast_math.hpp"
 #include "ops/kernels.hpp"
 #include "ops/parallel.hpp"
 
 namespace lj {
 namespace kernels {
 
+// One row: y = softmax(x) over n values. Returns false (and zeros) if every value is -inf.
+template <typename T>
+bool softmax_row(T* y, const T* x, int64_t n) {
+  T m = -INFINITY;
+  if (n < 32) {  // short rows (small heads): the vectorised reductions' set-up costs more than they save
+    for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+  } else {
+#pragma omp simd reduction(max : m)
+    for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+  }
+  if (m == -INFINITY) {
+    for (int64_t j = 0; j < n; j++) y[j] = 0;
+    return false;
+  }
+  T s = 0;
+  if (n < 32) {
+    for (int64_t j = 0; j < n; j++) s += (y[j] = fast::exp_of(x[j] - m));
+  } else {
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = 0; j < n; j++) {
+      y[j] = fast::exp_of(x[j] - m);
+      s += y[j];
+    }
+  }
+  const T inv = T(1) / s;
+  for (int64_t j = 0; j < n; j++) y[j] *= inv;
+  return true;
+}
+
 template <typename T>
 void softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
   parallel_for(N, N * C * 4, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
-      const T* xr = x + r * C;
-      T* yr = y + r * C;
-      T m = xr[0];
-      for (int64_t j = 1; j < C; j++) m = xr[j] > m ? xr[j] : m;
-      T s = 0;
-      for (int64_t j = 0; j < C; j++) s += (yr[j] = std::exp(xr[j] - m));
-      const T inv = T(1) / s;
-      for (int64_t j = 0; j < C; j++) yr[j] *= inv;
-    }
+    for (int64_t r = r0; r < r1; r++) softmax_row(y + r * C, x + r * C, C);
   });
 }
 
@@ -34,7 +55,9 @@ void softmax_backward(T* dx, const T* dy, const T* y, int64_t N, int64_t C) {
       const T* yr = y + r * C;
       const T* gr = dy + r * C;
       T dot = 0;
+#pragma omp simd reduction(+ : dot)
       for (int64_t j = 0; j < C; j++) dot += gr[j] * yr[j];
+#pragma omp simd
       for (int64_t j = 0; j < C; j++) dx[r * C + j] += yr[j] * (gr[j] - dot);
     }
   });
@@ -45,11 +68,14 @@ void log_softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
   parallel_for(N, N * C * 4, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const T* xr = x + r * C;
-      T m = xr[0];
-      for (int64_t j = 1; j < C; j++) m = xr[j] > m ? xr[j] : m;
+      T m = -INFINITY;
+#pragma omp simd reduction(max : m)
+      for (int64_t j = 0; j < C; j++) m = xr[j] > m ? xr[j] : m;
       T s = 0;
-      for (int64_t j = 0; j < C; j++) s += std::exp(xr[j] - m);
+#pragma omp simd reduction(+ : s)
+      for (int64_t j = 0; j < C; j++) s += fast::exp_of(xr[j] - m);
       const T lse = m + std::log(s);
+#pragma omp simd
       for (int64_t j = 0; j < C; j++) y[r * C + j] = xr[j] - lse;
     }
   });
@@ -60,13 +86,16 @@ void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t N, int64_t C) 
   parallel_for(N, N * C * 2, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       T s = 0;
+#pragma omp simd reduction(+ : s)
       for (int64_t j = 0; j < C; j++) s += dy[r * C + j];
-      for (int64_t j = 0; j < C; j++) dx[r * C + j] += dy[r * C + j] - std::exp(y[r * C + j]) * s;
+#pragma omp simd
+      for (int64_t j = 0; j < C; j++) dx[r * C + j] += dy[r * C + j] - fast::exp_of(y[r * C + j]) * s;
     }
   });
 }
 
 #define LJ_INSTANTIATE(T)                                                          \
+  template bool softmax_row<T>(T*, const T*, int64_t);                             \
   template void softmax_forward<T>(T*, const T*, int64_t, int64_t);                \
   template void softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t);     \
   template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t);            \

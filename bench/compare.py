@@ -1,0 +1,106 @@
+"""Runs the layer benchmarks here and in PyTorch on the same machine with the same thread count, and
+prints one table: ours, PyTorch, the ratio, GFLOP/s and % of the machine's measured fp32 peak.
+
+PyTorch gets its best settings: torch.set_num_threads(THREADS) (it defaults to 1 here) and
+OMP_WAIT_POLICY=PASSIVE (set before torch loads; it doubles torch's speed on the large case here).
+Two PyTorch versions of each layer are timed: the course library's modules (tests/torch_ref/course.py,
+the same computation as ours) and, where one exists, PyTorch's native layer (nn.MultiheadAttention,
+nn.TransformerEncoderLayer); the ratio is against the faster of the two.
+
+Usage: bench/compare.py BUILD_DIR [--threads N]"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("build")
+ap.add_argument("--threads", type=int, default=os.cpu_count())
+ap.add_argument("--min-time", type=float, default=1.0)
+args = ap.parse_args()
+
+env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+ours_json = subprocess.run([os.path.join(args.build, "bench", "bench_layers"), "--benchmark_format=json",
+                            f"--benchmark_min_time={args.min_time}"], env=env, capture_output=True, text=True,
+                           check=True).stdout
+report = json.loads(ours_json)
+ours = {b["name"]: b for b in report["benchmarks"]}
+
+os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+# The same OpenBLAS kernels for both: Debian's OpenBLAS falls back to slow generic kernels on CPUs it
+# does not know; our binaries then choose the core type (runtime.hpp), and torch gets the same one.
+blas_core = report["context"].get("blas_core", "")
+if blas_core and "OPENBLAS_CORETYPE" not in os.environ:
+    os.environ["OPENBLAS_CORETYPE"] = blas_core
+import torch  # noqa: E402
+
+torch.set_num_threads(args.threads)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "torch_ref"))
+import course  # noqa: E402
+
+CASES = {"seed": dict(B=2, T=10, D=64, H=8, F=256, causal=False, norm_first=False, act="relu"),
+         "large": dict(B=8, T=256, D=384, H=6, F=1536, causal=True, norm_first=True, act="gelu")}
+
+
+def timeit(fn, min_time):
+    fn()
+    n, start = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        el = time.perf_counter() - start
+        if el >= min_time and n >= 3:
+            return el / n
+
+
+def torch_cases(c):
+    torch.manual_seed(0)
+    x = torch.randn(c["B"], c["T"], c["D"])
+    dy = torch.randn_like(x)
+    mask = torch.tril(torch.ones(c["T"], c["T"], dtype=torch.bool)) if c["causal"] else None
+    out = {}
+    mha = course.MultiHeadAttention(c["D"], c["H"], causal=c["causal"]).eval()
+    native_mha = torch.nn.MultiheadAttention(c["D"], c["H"], batch_first=True).eval()
+    blk = course.TransformerBlock(c["D"], c["H"], c["F"], norm_first=c["norm_first"], causal=c["causal"],
+                                  activation=c["act"])
+    native = torch.nn.TransformerEncoderLayer(c["D"], c["H"], c["F"], dropout=0.0, activation=c["act"],
+                                              batch_first=True, norm_first=c["norm_first"])
+    native_mask = ~mask if mask is not None else None  # nn.* masks: True = blocked
+    with torch.no_grad():
+        out["MHAForward"] = [timeit(lambda: mha(x, x, x), args.min_time),
+                             timeit(lambda: native_mha(x, x, x, need_weights=False, attn_mask=native_mask),
+                                    args.min_time)]
+        blk.eval()
+        native.eval()
+        out["BlockForward"] = [timeit(lambda: blk(x), args.min_time),
+                               timeit(lambda: native(x, src_mask=native_mask), args.min_time)]
+    blk.train()
+    native.train()
+    xg = x.clone().requires_grad_(True)
+
+    def fb(m, **kw):
+        m.zero_grad(set_to_none=True)
+        xg.grad = None
+        m(xg, **kw).backward(dy)
+    out["BlockForwardBackward"] = [timeit(lambda: fb(blk), args.min_time),
+                                   timeit(lambda: fb(native, src_mask=native_mask), args.min_time)]
+    return out
+
+
+peak = ours["BM_PeakSGEMM"]["flops"] / (ours["BM_PeakSGEMM"]["real_time"] * 1e-3)
+print(f"threads: {args.threads}; OpenBLAS core: {blas_core} (both); measured fp32 peak (OpenBLAS SGEMM 2048^3): {peak / 1e9:.0f} GFLOP/s"
+      f" (nominal ~230 GFLOP/s on 2 cores)")
+print(f"{'case':<30}{'ours':>11}{'torch course':>14}{'torch native':>14}{'speed-up':>10}{'GFLOP/s':>9}{'% peak':>8}")
+for tag, c in CASES.items():
+    t = torch_cases(c)
+    for name, (course_s, native_s) in t.items():
+        b = ours[f"BM_{name}/{tag}"]
+        unit = {"us": 1e-6, "ms": 1e-3, "ns": 1e-9}[b["time_unit"]]
+        ours_s = b["real_time"] * unit
+        best = min(course_s, native_s)
+        gflops = b["flops"] / ours_s / 1e9
+        fmt = lambda s: f"{s * 1e3:.3f} ms" if s >= 1e-3 else f"{s * 1e6:.1f} us"  # noqa: E731
+        print(f"{name + ' ' + tag:<30}{fmt(ours_s):>11}{fmt(course_s):>14}{fmt(native_s):>14}"
+              f"{best / ours_s:>9.1f}x{gflops:>9.1f}{100 * gflops * 1e9 / peak:>7.0f}%")
