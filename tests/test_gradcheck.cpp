@@ -180,7 +180,7 @@ TEST(GradCheck, Attention) {
                   kernels::attention_backward<double>(g[0].data(), lay(d.T, d.dk), g[1].data(), lay(d.S, d.dk),
                                                       g[2].data(), lay(d.S, d.dv), dy.data(), lay(d.T, d.dv),
                                                       weights.data(), dr, q.data(), lay(d.T, d.dk), k.data(),
-                                                      lay(d.S, d.dk), v.data(), lay(d.S, d.dv), d);
+                                                      lay(d.S, d.dk), v.data(), lay(d.S, d.dv), causal, 1, d);
                 });
     }
   }

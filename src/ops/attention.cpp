@@ -16,6 +16,15 @@
 namespace lj {
 namespace kernels {
 
+// Queries are processed in blocks of rows; under a causal mask a block multiplies only the keys its
+// last query can see, which halves the work of long causal sequences.
+constexpr int64_t kRowBlock = 64;
+
+// How many keys query i may see: all S, or j <= i + causal_offset.
+inline int64_t visible_keys(int64_t i, bool causal, int64_t causal_offset, int64_t S) {
+  return causal ? std::min(S, std::max<int64_t>(0, i + causal_offset + 1)) : S;
+}
+
 template <typename T>
 void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk,
                        const T* v, Layout lv, MaskView mask, bool causal, int64_t causal_offset, AttentionDims d) {
@@ -26,13 +35,16 @@ void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q,
     for (int64_t bh = i0; bh < i1; bh++) {
       const int64_t b = bh / d.H, h = bh % d.H;
       T* P = weights + bh * TS;  // (T,S)
-      gemm<T>(false, true, d.T, d.S, d.dk, scale, q + b * lq.b + h * lq.h, lq.t, k + b * lk.b + h * lk.h, lk.t, T(0),
-              P, d.S);
+      for (int64_t r0 = 0; r0 < d.T; r0 += kRowBlock) {  // only the keys a block of queries can see
+        const int64_t r1 = std::min(d.T, r0 + kRowBlock), kend = visible_keys(r1 - 1, causal, causal_offset, d.S);
+        gemm<T>(false, true, r1 - r0, kend, d.dk, scale, q + b * lq.b + h * lq.h + r0 * lq.t, lq.t,
+                k + b * lk.b + h * lk.h, lk.t, T(0), P + r0 * d.S, d.S);
+      }
       const float* mrow0 = mask.data ? mask.data + b * mask.b + h * mask.h : nullptr;
       for (int64_t i = 0; i < d.T; i++) {
         T* p = P + i * d.S;
         // Keys j >= jend are in the future (causal); masked keys get -inf, hence weight exactly 0.
-        const int64_t jend = causal ? std::min(d.S, std::max<int64_t>(0, i + causal_offset + 1)) : d.S;
+        const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
         if (mrow0) {
           const float* mrow = mrow0 + i * mask.t;
           for (int64_t j = 0; j < jend; j++)
@@ -47,8 +59,11 @@ void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q,
         for (int64_t i = 0; i < TS; i++) dropped[static_cast<size_t>(i)] = P[i] * dr[i];
         A = dropped.data();
       }
-      gemm<T>(false, false, d.T, d.dv, d.S, T(1), A, d.S, v + b * lv.b + h * lv.h, lv.t, T(0),
-              out + b * lo.b + h * lo.h, lo.t);
+      for (int64_t r0 = 0; r0 < d.T; r0 += kRowBlock) {
+        const int64_t r1 = std::min(d.T, r0 + kRowBlock), kend = visible_keys(r1 - 1, causal, causal_offset, d.S);
+        gemm<T>(false, false, r1 - r0, d.dv, kend, T(1), A + r0 * d.S, d.S, v + b * lv.b + h * lv.h, lv.t, T(0),
+                out + b * lo.b + h * lo.h + r0 * lo.t, lo.t);
+      }
     }
   });
 }
@@ -56,7 +71,7 @@ void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q,
 template <typename T>
 void attention_backward(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv, const T* dout, Layout ldo,
                         const T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk, const T* v,
-                        Layout lv, AttentionDims d) {
+                        Layout lv, bool causal, int64_t causal_offset, AttentionDims d) {
   const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
   const int64_t BH = d.B * d.H, TS = d.T * d.S;
   parallel_for(BH, BH * TS * (d.dk + d.dv) * 2, [&](int64_t i0, int64_t i1) {
@@ -74,22 +89,33 @@ void attention_backward(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv,
         for (int64_t i = 0; i < TS; i++) dropped[static_cast<size_t>(i)] = P[i] * dr[i];
         Pd = dropped.data();
       }
-      if (dv) gemm<T>(true, false, d.S, d.dv, d.T, T(1), Pd, d.S, dO, ldo.t, T(1), dv + b * ldv.b + h * ldv.h, ldv.t);
-      if (!dq && !dk) continue;
-      gemm<T>(false, true, d.T, d.S, d.dv, T(1), dO, ldo.t, V, lv.t, T(0), dP.data(), d.S);
-      if (drop) {
-        const T* dr = drop + bh * TS;
-        for (int64_t i = 0; i < TS; i++) dP[static_cast<size_t>(i)] *= dr[i];
+      for (int64_t r0 = 0; r0 < d.T; r0 += kRowBlock) {  // keys beyond kend have P = 0 for these rows
+        const int64_t r1 = std::min(d.T, r0 + kRowBlock), rows = r1 - r0;
+        const int64_t kend = visible_keys(r1 - 1, causal, causal_offset, d.S);
+        T* dPr = dP.data() + r0 * d.S;
+        if (dv)
+          gemm<T>(true, false, kend, d.dv, rows, T(1), Pd + r0 * d.S, d.S, dO + r0 * ldo.t, ldo.t, T(1),
+                  dv + b * ldv.b + h * ldv.h, ldv.t);
+        if (!dq && !dk) continue;
+        gemm<T>(false, true, rows, kend, d.dv, T(1), dO + r0 * ldo.t, ldo.t, V, lv.t, T(0), dPr, d.S);
+        for (int64_t i = 0; i < rows; i++) {  // through the dropout, then the softmax, row by row
+          const T* p = P + (r0 + i) * d.S;
+          T* g = dPr + i * d.S;
+          if (drop) {
+            const T* dr = drop + bh * TS + (r0 + i) * d.S;
+            for (int64_t j = 0; j < kend; j++) g[j] *= dr[j];
+          }
+          T dot = 0;
+          for (int64_t j = 0; j < kend; j++) dot += p[j] * g[j];
+          for (int64_t j = 0; j < kend; j++) g[j] = p[j] * (g[j] - dot);
+        }
+        if (dq)
+          gemm<T>(false, false, rows, d.dk, kend, scale, dPr, d.S, K, lk.t, T(1), dq + b * ldq.b + h * ldq.h + r0 * ldq.t,
+                  ldq.t);
+        if (dk)
+          gemm<T>(true, false, kend, d.dk, rows, scale, dPr, d.S, Q + r0 * lq.t, lq.t, T(1), dk + b * ldk.b + h * ldk.h,
+                  ldk.t);
       }
-      for (int64_t i = 0; i < d.T; i++) {  // softmax backward, row by row
-        const T* p = P + i * d.S;
-        T* g = dP.data() + i * d.S;
-        T dot = 0;
-        for (int64_t j = 0; j < d.S; j++) dot += p[j] * g[j];
-        for (int64_t j = 0; j < d.S; j++) g[j] = p[j] * (g[j] - dot);
-      }
-      if (dq) gemm<T>(false, false, d.T, d.dk, d.S, scale, dP.data(), d.S, K, lk.t, T(1), dq + b * ldq.b + h * ldq.h, ldq.t);
-      if (dk) gemm<T>(true, false, d.S, d.dk, d.T, scale, dP.data(), d.S, Q, lq.t, T(1), dk + b * ldk.b + h * ldk.h, ldk.t);
     }
   });
 }
@@ -100,10 +126,10 @@ template void attention_forward<double>(double*, Layout, double*, const double*,
                                         Layout, const double*, Layout, MaskView, bool, int64_t, AttentionDims);
 template void attention_backward<float>(float*, Layout, float*, Layout, float*, Layout, const float*, Layout,
                                         const float*, const float*, const float*, Layout, const float*, Layout,
-                                        const float*, Layout, AttentionDims);
+                                        const float*, Layout, bool, int64_t, AttentionDims);
 template void attention_backward<double>(double*, Layout, double*, Layout, double*, Layout, const double*, Layout,
                                          const double*, const double*, const double*, Layout, const double*, Layout,
-                                         const double*, Layout, AttentionDims);
+                                         const double*, Layout, bool, int64_t, AttentionDims);
 }  // namespace kernels
 
 namespace {
@@ -174,13 +200,14 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
   kernels::attention_forward<float>(out.data(), layout_of(out), weights.data(), drop.defined() ? drop.data() : nullptr,
                                     q.data(), layout_of(q), k.data(), layout_of(k), v.data(), layout_of(v), mv, causal,
                                     causal_offset, dims);
-  autograd::record(out, "scaled_dot_product_attention", {q, k, v}, [weights, drop, dims](Node& n, const float* g) {
+  autograd::record(out, "scaled_dot_product_attention", {q, k, v},
+                   [weights, drop, dims, causal, causal_offset](Node& n, const float* g) {
     const Tensor &q = n.inputs[0], &k = n.inputs[1], &v = n.inputs[2];
     kernels::attention_backward<float>(
         n.grad(0), dense_layout(dims.H, dims.T, dims.dk), n.grad(1), dense_layout(dims.H, dims.S, dims.dk), n.grad(2),
         dense_layout(dims.H, dims.S, dims.dv), g, dense_layout(dims.H, dims.T, dims.dv), weights.data(),
         drop.defined() ? drop.data() : nullptr, q.data(), layout_of(q), k.data(), layout_of(k), v.data(), layout_of(v),
-        dims);
+        causal, causal_offset, dims);
   });
   return {out, weights};
 }

@@ -63,6 +63,6 @@ void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q,
 // dq, dk, dv may be null, each with its own layout. Accumulates.
 template <typename T>
 void attention_backward(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv, const T* dout, Layout ldo, const T* weights, const T* drop, const T* q,
-                        Layout lq, const T* k, Layout lk, const T* v, Layout lv, AttentionDims d);
+                        Layout lq, const T* k, Layout lk, const T* v, Layout lv, bool causal, int64_t causal_offset, AttentionDims d);
 
 }  // namespace lj::kernels
