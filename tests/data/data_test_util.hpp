@@ -1,0 +1,33 @@
+// Helpers shared by the data tests.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "llm_journey/error.hpp"
+
+namespace lj::test {
+
+// The corpus the tests may read (never committed): ../shared/data from the repository root.
+inline std::string shakespeare_path() {
+  if (const char* p = std::getenv("LJ_SHAKESPEARE")) return p;
+  return std::string(LJ_SOURCE_DIR) + "/../shared/data/tinyshakespeare.txt";
+}
+
+inline bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
+
+// Runs f, expects lj::Error whose message contains every fragment.
+template <typename F>
+void expect_error(F&& f, std::initializer_list<std::string> fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "no lj::Error thrown";
+  } catch (const lj::Error& e) {
+    const std::string msg = e.what();
+    for (const std::string& frag : fragments) EXPECT_NE(msg.find(frag), std::string::npos) << "message: " << msg << "\nmissing: " << frag;
+  }
+}
+
+}  // namespace lj::test
