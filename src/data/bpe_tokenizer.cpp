@@ -196,7 +196,8 @@ std::string read_file(const std::string& path) {
 }  // namespace
 
 BpeTokenizer BpeTokenizer::from_gpt2_files(const std::string& vocab_json_path, const std::string& merges_txt_path) {
-  return from_gpt2(read_file(vocab_json_path), read_file(merges_txt_path));
+  const std::string vocab = read_file(vocab_json_path);  // in this order, so errors name the first
+  return from_gpt2(vocab, read_file(merges_txt_path));
 }
 
 BpeTokenizer BpeTokenizer::from_gpt2(const std::string& vocab_json, const std::string& merges_txt) {

@@ -101,7 +101,8 @@ std::string describe_code_point(char32_t c, bool valid) {
 void check_utf8(std::string_view text, const std::string& what) {
   const size_t bad = find_invalid_utf8(text);
   if (bad == std::string::npos) return;
-  throw Error(detail::str_cat(what, ": not valid UTF-8 at byte offset ", bad, " (",
+  const size_t line = 1 + std::count(text.begin(), text.begin() + bad, '\n');
+  throw Error(detail::str_cat(what, ": not valid UTF-8 at byte offset ", bad, " (line ", line, ", ",
                               describe_code_point(static_cast<unsigned char>(text[bad]), false), ")"));
 }
 

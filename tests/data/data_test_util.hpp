@@ -31,3 +31,23 @@ void expect_error(F&& f, std::initializer_list<std::string> fragments) {
 }
 
 }  // namespace lj::test
+
+#include <nlohmann/json.hpp>
+
+namespace lj::test {
+
+// A JSON file written by tests/torch_ref/make_data_refs.py into $LJ_REFS/data.
+inline nlohmann::json data_ref(const std::string& name) {
+  const char* dir = std::getenv("LJ_REFS");
+  const std::string path = std::string(dir ? dir : "refs") + "/data/" + name;
+  std::ifstream in(path);
+  if (!in.good()) throw std::runtime_error("missing reference " + path + " (run ctest: the data_refs fixture writes it)");
+  return nlohmann::json::parse(in);
+}
+
+inline std::string data_ref_path(const std::string& name) {
+  const char* dir = std::getenv("LJ_REFS");
+  return std::string(dir ? dir : "refs") + "/data/" + name;
+}
+
+}  // namespace lj::test
