@@ -171,11 +171,18 @@ BpeTokenizer BpeTokenizer::from_json(const std::string& serialized) {
       }
     } else {  // ids 0..255 are the bytes, then one per merge
       for (int b = 0; b < 256; b++) tokens.push_back(std::string(1, static_cast<char>(b)));
+      // Merges of merges double in length: a hostile list could ask for terabytes. GPT-2's
+      // tokens total ~0.4 MB; allow far more, but not that.
+      constexpr size_t kMaxTotalBytes = size_t{1} << 28;
+      size_t total = 256;
       for (size_t i = 0; i < merges.size(); i++) {
         const auto [l, r] = merges[i];
         const int64_t have = static_cast<int64_t>(tokens.size());
         LJ_CHECK(l >= 0 && l < have && r >= 0 && r < have, "BpeTokenizer::from_json: merge ", i, " (", l, ", ", r,
                  ") names a token not yet made (ids below ", have, ")");
+        total += tokens[l].size() + tokens[r].size();
+        LJ_CHECK(total <= kMaxTotalBytes, "BpeTokenizer::from_json: the tokens made by the first ", i + 1,
+                 " merges exceed ", kMaxTotalBytes, " bytes in all");
         tokens.push_back(tokens[l] + tokens[r]);
       }
     }

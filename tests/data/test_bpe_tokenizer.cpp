@@ -194,6 +194,9 @@ TEST(BpeTokenizer, MalformedGpt2FilesAreNamed) {
                {"/nonexistent/vocab.json"});
   expect_error([] { Tokenizer::deserialize(R"({"type":"bpe","merges":[97,98,300,1]})"); }, {"merge 1", "300"});
   expect_error([] { Tokenizer::deserialize(R"({"type":"bpe","merges":[97]})"); }, {"odd length"});
+  std::string doubling = R"({"type":"bpe","merges":[97,97)";
+  for (int i = 0; i < 40; i++) doubling += "," + std::to_string(256 + i) + "," + std::to_string(256 + i);
+  expect_error([&] { Tokenizer::deserialize(doubling + "]}"); }, {"exceed"});
 }
 
 TEST(BpeTokenizer, TinyShakespeareTrainsToVocab512) {
