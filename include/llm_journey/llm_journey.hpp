@@ -11,3 +11,4 @@
 #include "llm_journey/random.hpp"
 #include "llm_journey/tensor.hpp"
 #include "llm_journey/utils.hpp"
+#include "llm_journey/viz.hpp"
