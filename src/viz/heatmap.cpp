@@ -68,7 +68,7 @@ Image plot_heatmaps(const std::vector<Heatmap>& panels, const HeatmapStyle& styl
     max_rows = std::max(max_rows, p.rows);
     max_cols = std::max(max_cols, p.cols);
   }
-  int cell = style.cell > 0 ? style.cell : static_cast<int>(std::clamp<int64_t>(240 / std::max(max_rows, max_cols), 6, 30));
+  int cell = style.cell > 0 ? style.cell : static_cast<int>(std::clamp<int64_t>(320 / std::max(max_rows, max_cols), 8, 30));
   double fs = std::clamp(cell * 0.62, 8.0, 13.0);
   for (const auto& p : panels) {
     for (int64_t i = 0; i < p.rows; i++) label_w = std::max(label_w, text_width(label_at(p.row_labels, i), fs));
