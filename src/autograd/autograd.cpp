@@ -67,21 +67,23 @@ void Tensor::backward(const Tensor& gradient) const {
   }
 
   // Topological order by an explicit-stack depth-first search: a node comes after all its inputs.
-  std::vector<TensorImpl*> order;
+  // The order owns its tensors: freeing a node's graph during the sweep may drop the last other
+  // reference to an intermediate tensor that comes later in the sweep.
+  std::vector<std::shared_ptr<TensorImpl>> order;
   std::unordered_set<TensorImpl*> visited;
-  std::vector<std::pair<TensorImpl*, size_t>> stack{{root, 0}};
+  std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack{{impl_ptr(), 0}};
   visited.insert(root);
   while (!stack.empty()) {
     auto& [t, next] = stack.back();
     Node* fn = t->grad_fn.get();
     if (fn && next < fn->inputs.size()) {
-      TensorImpl* in = fn->inputs[next++].impl();
-      if (in->requires_grad && in->grad_fn && !visited.count(in)) {
-        visited.insert(in);
+      const std::shared_ptr<TensorImpl>& in = fn->inputs[next++].impl_ptr();
+      if (in->requires_grad && in->grad_fn && !visited.count(in.get())) {
+        visited.insert(in.get());
         stack.push_back({in, 0});
       }
     } else {
-      order.push_back(t);
+      order.push_back(std::move(t));
       stack.pop_back();
     }
   }
@@ -102,7 +104,7 @@ void Tensor::backward(const Tensor& gradient) const {
     return;
   }
   for (size_t k = order.size(); k-- > 0;) {
-    TensorImpl* t = order[k];
+    std::shared_ptr<TensorImpl> t = std::move(order[k]);
     std::shared_ptr<Node> fn = std::move(t->grad_fn);  // free the graph as we go (retain_graph=False)
     std::shared_ptr<TensorImpl> g = std::move(t->grad);  // intermediate gradients are not kept
     if (fn && g) fn->backward(*fn, g->data());
