@@ -67,8 +67,8 @@ void Tensor::backward(const Tensor& gradient) const {
   }
 
   // Topological order by an explicit-stack depth-first search: a node comes after all its inputs.
-  // `order` owns its tensors: the sweep below frees each node once used, and with it the node's
-  // hold on its inputs, which may be intermediates that only the graph kept alive.
+  // The order owns its tensors: freeing a node's graph during the sweep may drop the last other
+  // reference to an intermediate tensor that comes later in the sweep.
   std::vector<std::shared_ptr<TensorImpl>> order;
   std::unordered_set<TensorImpl*> visited;
   std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack{{impl_ptr(), 0}};
@@ -77,10 +77,10 @@ void Tensor::backward(const Tensor& gradient) const {
     auto& [t, next] = stack.back();
     Node* fn = t->grad_fn.get();
     if (fn && next < fn->inputs.size()) {
-      std::shared_ptr<TensorImpl> in = fn->inputs[next++].impl_ptr();
+      const std::shared_ptr<TensorImpl>& in = fn->inputs[next++].impl_ptr();
       if (in->requires_grad && in->grad_fn && !visited.count(in.get())) {
         visited.insert(in.get());
-        stack.push_back({std::move(in), 0});
+        stack.push_back({in, 0});
       }
     } else {
       order.push_back(std::move(t));
@@ -104,7 +104,7 @@ void Tensor::backward(const Tensor& gradient) const {
     return;
   }
   for (size_t k = order.size(); k-- > 0;) {
-    TensorImpl* t = order[k].get();
+    std::shared_ptr<TensorImpl> t = std::move(order[k]);
     std::shared_ptr<Node> fn = std::move(t->grad_fn);  // free the graph as we go (retain_graph=False)
     std::shared_ptr<TensorImpl> g = std::move(t->grad);  // intermediate gradients are not kept
     if (fn && g) fn->backward(*fn, g->data());
