@@ -1,4 +1,4 @@
-// The tiny character model of char_model.hpp and its training loop.
+// The tiny character model of char_model.hpp and its training loop (AdamW from optim.hpp).
 #include "char_model.hpp"
 
 #include <algorithm>
@@ -53,57 +53,47 @@ CharModel::CharModel(int64_t vocab, int64_t context, int64_t d_model, int64_t nu
     : vocab(vocab),
       context(context),
       d_model(d_model),
-      token_embedding(randn({vocab, d_model}).requires_grad_()),  // as nn.Embedding: N(0, 1)
-      position_embedding(randn({context, d_model}).requires_grad_()),
+      token_embedding(vocab, d_model),
+      position_embedding(context, d_model),
       block(d_model, num_heads, d_ff, 0.0, options),
       norm(d_model),
       head(d_model, vocab) {}
 
 void CharModel::visit(nn::Visitor& v) {
-  v.parameter("token_embedding", token_embedding);
-  v.parameter("position_embedding", position_embedding);
+  v.child("token_embedding", token_embedding);
+  v.child("position_embedding", position_embedding);
   v.child("block", block);
   v.child("norm", norm);
   v.child("head", head);
 }
 
-// One-hot rows (B, T, V): an embedding lookup written as a product, E[x] = onehot(x) @ E.
-static Tensor one_hot(const std::vector<std::vector<int64_t>>& ids, int64_t vocab) {
-  int64_t B = static_cast<int64_t>(ids.size()), T = static_cast<int64_t>(ids.at(0).size());
-  Tensor out = Tensor::zeros({B, T, vocab});
-  float* p = out.data();
-  for (int64_t b = 0; b < B; b++) {
-    LJ_CHECK(static_cast<int64_t>(ids[b].size()) == T, "one_hot: row ", b, " has ", ids[b].size(), " ids, not ", T);
-    for (int64_t t = 0; t < T; t++) {
-      int64_t id = ids[b][t];
-      LJ_CHECK(id >= 0 && id < vocab, "one_hot: id ", id, " is outside the vocabulary of ", vocab);
-      p[(b * T + t) * vocab + id] = 1.0f;
-    }
+static Tensor ids_tensor(const std::vector<std::vector<int64_t>>& ids) {
+  std::vector<int64_t> flat;
+  for (const auto& row : ids) {
+    LJ_CHECK(row.size() == ids.at(0).size(), "CharModel: rows of ", ids[0].size(), " and ", row.size(), " ids");
+    flat.insert(flat.end(), row.begin(), row.end());
   }
-  return out;
+  return ids_to_tensor(flat, {static_cast<int64_t>(ids.size()), static_cast<int64_t>(ids.at(0).size())});
 }
 
 Tensor CharModel::forward(const std::vector<std::vector<int64_t>>& ids) {
   int64_t T = static_cast<int64_t>(ids.at(0).size());
   LJ_CHECK(T >= 1 && T <= context, "CharModel: T=", T, " is not between 1 and the context ", context);
-  Tensor x = matmul(one_hot(ids, vocab), token_embedding) + position_embedding.slice(0, 0, T);
+  std::vector<int64_t> positions(T);
+  for (int64_t t = 0; t < T; t++) positions[t] = t;
+  Tensor x = token_embedding(ids_tensor(ids)) + position_embedding(ids_to_tensor(positions, {T}));
   return head(norm(block(x)));
 }
 
 Tensor char_cross_entropy(const Tensor& logits, const std::vector<std::vector<int64_t>>& targets) {
-  // -mean over positions of log softmax(logits)[target]
-  Tensor picked = mul(log_softmax(logits, -1), one_hot(targets, logits.size(-1)));
-  return neg(sum(picked)) / static_cast<float>(logits.numel() / logits.size(-1));
+  return cross_entropy(logits, ids_tensor(targets));
 }
 
 TrainResult train_char_model(CharModel& model, const CharText& data, int steps, int batch, double lr, uint64_t seed) {
   Generator gen(seed);
   int64_t T = model.context, n = static_cast<int64_t>(data.ids.size());
   LJ_CHECK(n > T + 1, "train_char_model: the text has ", n, " characters, fewer than the context ", T, " + 2");
-  std::vector<Tensor> params = model.parameters();
-  std::vector<std::vector<float>> m(params.size()), v(params.size());
-  for (size_t i = 0; i < params.size(); i++) m[i].assign(params[i].numel(), 0.f), v[i].assign(params[i].numel(), 0.f);
-  const double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  optim::AdamW opt(model.parameters(), {.lr = lr, .weight_decay = 0.0});
   TrainResult result;
   model.train();
   for (int step = 1; step <= steps; step++) {
@@ -113,23 +103,11 @@ TrainResult train_char_model(CharModel& model, const CharText& data, int steps, 
       x[b].assign(data.ids.begin() + start, data.ids.begin() + start + T);
       y[b].assign(data.ids.begin() + start + 1, data.ids.begin() + start + T + 1);
     }
-    model.zero_grad();
+    opt.zero_grad();
     Tensor loss = char_cross_entropy(model.forward(x), y);
     loss.backward();
+    opt.step();
     result.losses.push_back(loss.item());
-    // Adam: m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr m_hat / (sqrt(v_hat) + eps)
-    double c1 = 1 - std::pow(beta1, step), c2 = 1 - std::pow(beta2, step);
-    for (size_t i = 0; i < params.size(); i++) {
-      Tensor g = params[i].grad();
-      if (!g.defined()) continue;
-      const float* gp = g.data();
-      float* p = params[i].data();
-      for (int64_t k = 0; k < params[i].numel(); k++) {
-        m[i][k] = static_cast<float>(beta1 * m[i][k] + (1 - beta1) * gp[k]);
-        v[i][k] = static_cast<float>(beta2 * v[i][k] + (1 - beta2) * gp[k] * gp[k]);
-        p[k] -= static_cast<float>(lr * (m[i][k] / c1) / (std::sqrt(v[i][k] / c2) + eps));
-      }
-    }
   }
   model.eval();
   size_t tail = std::min<size_t>(10, result.losses.size());

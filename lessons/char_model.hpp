@@ -10,6 +10,9 @@
 #include <vector>
 
 #include <llm_journey/llm_journey.hpp>
+#include <llm_journey/nn/embedding.hpp>
+#include <llm_journey/ops_lm.hpp>
+#include <llm_journey/optim.hpp>
 
 namespace lj::lessons {
 
@@ -35,7 +38,7 @@ class CharModel : public nn::Module {
   void visit(nn::Visitor& v) override;
 
   int64_t vocab, context, d_model;
-  Tensor token_embedding, position_embedding;  // (vocab, d_model), (context, d_model)
+  nn::Embedding token_embedding, position_embedding;  // (vocab, d_model), (context, d_model)
   nn::TransformerBlock block;
   nn::LayerNorm norm;
   nn::Linear head;
@@ -48,7 +51,7 @@ struct TrainResult {
   std::vector<double> losses;  // one per step
   double final_loss = 0;       // the mean of the last 10 steps
 };
-// Adam (beta 0.9, 0.999) on random windows of the text, drawn from a generator seeded with `seed`.
+// AdamW without weight decay (Adam; beta 0.9, 0.999) on random windows of the text, drawn from a generator seeded with `seed`.
 TrainResult train_char_model(CharModel& model, const CharText& data, int steps, int batch, double lr, uint64_t seed);
 
 }  // namespace lj::lessons
