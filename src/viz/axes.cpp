@@ -38,6 +38,17 @@ std::vector<double> ticks(const Scale& s, int n) {
   std::vector<double> out;
   if (s.log) {
     int a = static_cast<int>(std::ceil(std::log10(s.lo) - 1e-9)), b = static_cast<int>(std::floor(std::log10(s.hi) + 1e-9));
+    double span = std::log10(s.hi) - std::log10(s.lo);
+    if (span < 3) {  // few decades: 1, 2, 5 (and 3 under one decade) times each power of ten
+      std::vector<double> mult = span < 1 ? std::vector<double>{1, 2, 3, 5} : std::vector<double>{1, 2, 5};
+      for (int e = a - 1; e <= b; e++)
+        for (double m : mult) {
+          double v = m * std::pow(10.0, e);
+          if (v >= s.lo && v <= s.hi) out.push_back(v);
+        }
+      if (out.size() >= 2) return out;
+      out.clear();
+    }
     int step = std::max(1, (b - a + 1) / n + 1);
     for (int e = a; e <= b; e += step) out.push_back(std::pow(10.0, e));
     if (out.empty()) out = {s.lo, s.hi};
@@ -87,13 +98,14 @@ void draw_axes(Image& img, const Frame& f, const Scale& xs, const Scale& ys, con
   img.text_vertical(std::max(10, f.x - 58), f.y + f.h / 2, ylabel, label_size, black);
 }
 
-void draw_legend(Image& img, const Frame& f, const std::vector<std::string>& labels, const std::vector<Color>& colors) {
+void draw_legend(Image& img, const Frame& f, const std::vector<std::string>& labels, const std::vector<Color>& colors,
+                 int corner) {
   if (labels.empty()) return;
   int w = 0;
   for (const auto& l : labels) w = std::max(w, text_width(l, tick_size));
   int row = text_height(tick_size) + 4;
   int bw = w + 40, bh = row * static_cast<int>(labels.size()) + 8;
-  int x = f.x + f.w - bw - 8, y = f.y + 8;
+  int x = corner % 2 ? f.x + 8 : f.x + f.w - bw - 8, y = corner / 2 ? f.y + f.h - bh - 8 : f.y + 8;
   img.fill_rect(x, y, bw, bh, white);
   img.rect(x, y, bw, bh, grey);
   for (size_t i = 0; i < labels.size(); i++) {

@@ -33,7 +33,8 @@ inline constexpr double title_size = 17, label_size = 13, tick_size = 11;
 void draw_axes(Image& img, const Frame& f, const Scale& xs, const Scale& ys, const std::string& title,
                const std::string& xlabel, const std::string& ylabel, bool x_ticks = true);
 
-// A legend box in the frame's top-right corner.
-void draw_legend(Image& img, const Frame& f, const std::vector<std::string>& labels, const std::vector<Color>& colors);
+// A legend box in a corner of the frame: 0 top right, 1 top left, 2 bottom right, 3 bottom left.
+void draw_legend(Image& img, const Frame& f, const std::vector<std::string>& labels, const std::vector<Color>& colors,
+                 int corner = 0);
 
 }  // namespace lj::viz::detail

@@ -43,7 +43,16 @@ void draw_line_plot(Image& img, const LinePlot& p, int x0, int y0, int width, in
       colors.push_back(c);
     }
   }
-  detail::draw_legend(img, f, labels, colors);
+  // The legend goes in the corner quarter of the frame with the fewest points.
+  int in_corner[4] = {0, 0, 0, 0};
+  for (const auto& s : p.series)
+    for (size_t i = 0; i < s.x.size(); i++) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i]) || (p.log_y && s.y[i] <= 0)) continue;
+      bool left = sx.map(s.x[i], 0, 1) < 0.5, bottom = sy.map(s.y[i], 0, 1) < 0.5;
+      in_corner[(left ? 1 : 0) + (bottom ? 2 : 0)]++;
+    }
+  int corner = static_cast<int>(std::min_element(in_corner, in_corner + 4) - in_corner);
+  detail::draw_legend(img, f, labels, colors, corner);
 }
 
 double mean_of(const std::vector<double>& v) {
