@@ -7,7 +7,7 @@
 #include "llm_journey/runtime.hpp"
 
 int main(int argc, char** argv) {
-  lj::use_fast_blas(argc, argv);
+  lj::init_runtime(argc, argv);
   CLI::App app{"llm-journey: build, understand and train transformer language models"};
   app.require_subcommand(1);
 

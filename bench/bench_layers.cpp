@@ -82,7 +82,7 @@ BENCHMARK(BM_PeakSGEMM)->Unit(benchmark::kMillisecond);
 }  // namespace
 
 int main(int argc, char** argv) {
-  lj::use_fast_blas(argc, argv);
+  lj::init_runtime(argc, argv);
   benchmark::Initialize(&argc, argv);
   benchmark::AddCustomContext("blas_core", lj::blas_core());
   benchmark::RunSpecifiedBenchmarks();

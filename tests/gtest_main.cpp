@@ -4,7 +4,7 @@
 #include "llm_journey/runtime.hpp"
 
 int main(int argc, char** argv) {
-  lj::use_fast_blas(argc, argv);
+  lj::init_runtime(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

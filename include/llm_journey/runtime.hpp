@@ -4,13 +4,19 @@
 
 namespace lj {
 
-// Debian 12's OpenBLAS (0.3.21) does not recognise recent Intel CPUs and falls back to its Prescott
-// (SSE3) kernels, 4-5x slower than its AVX-512 ones on the same CPU. OpenBLAS picks its kernels when
-// it loads, from OPENBLAS_CORETYPE, so the choice must be made before the process starts:
-// if OPENBLAS_CORETYPE is unset and OpenBLAS chose a generic core while the CPU supports AVX-512
-// (SkylakeX kernels) or AVX2 (Haswell kernels), this re-executes the program with OPENBLAS_CORETYPE
-// set; otherwise it returns. Call it first thing in main(). The CLI, tests and benchmarks do.
-void use_fast_blas(int argc, char** argv);
+// Call first thing in main(): init_runtime(argc, argv). The CLI, the tests and the benchmarks do.
+// Two settings must be made before the process starts, because OpenBLAS and the OpenMP runtime read
+// them when they load; if either is missing, the program re-executes itself once with them set:
+//
+// - OPENBLAS_CORETYPE. Debian 12's OpenBLAS (0.3.21) does not recognise recent Intel CPUs and falls
+//   back to its Prescott (SSE3) kernels, 4-5x slower than its AVX-512 ones on the same CPU. If it
+//   chose such a generic core and the CPU has AVX-512 (or AVX2), SkylakeX (or Haswell) is set.
+// - GOMP_SPINCOUNT. An idle OpenMP thread spins for a while before it sleeps (300,000 turns by
+//   default). On a busy machine — tests run in parallel, a build alongside — spinning threads take
+//   the cores the working ones need, and a 4 ms layer takes 200 ms. Unless OMP_WAIT_POLICY or
+//   GOMP_SPINCOUNT is set, a short spin (10,000 turns, a few microseconds) is set: long enough to
+//   bridge the gaps between the kernels of one layer, short enough to yield a busy machine.
+void init_runtime(int argc, char** argv);
 
 // The OpenBLAS core in use ("SkylakeX", "Prescott", ...) and the number of threads.
 std::string blas_core();

@@ -67,7 +67,8 @@ void Tensor::backward(const Tensor& gradient) const {
   }
 
   // Topological order by an explicit-stack depth-first search: a node comes after all its inputs.
-  // `order` owns its tensors: the sweep frees each node once used, which may free its inputs.
+  // The order owns its tensors: freeing a node's graph during the sweep may drop the last other
+  // reference to an intermediate tensor that comes later in the sweep.
   std::vector<std::shared_ptr<TensorImpl>> order;
   std::unordered_set<TensorImpl*> visited;
   std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack{{impl_ptr(), 0}};
@@ -82,7 +83,7 @@ void Tensor::backward(const Tensor& gradient) const {
         stack.push_back({in, 0});
       }
     } else {
-      order.push_back(t);
+      order.push_back(std::move(t));
       stack.pop_back();
     }
   }
@@ -103,7 +104,7 @@ void Tensor::backward(const Tensor& gradient) const {
     return;
   }
   for (size_t k = order.size(); k-- > 0;) {
-    TensorImpl* t = order[k].get();
+    std::shared_ptr<TensorImpl> t = std::move(order[k]);
     std::shared_ptr<Node> fn = std::move(t->grad_fn);  // free the graph as we go (retain_graph=False)
     std::shared_ptr<TensorImpl> g = std::move(t->grad);  // intermediate gradients are not kept
     if (fn && g) fn->backward(*fn, g->data());

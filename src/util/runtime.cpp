@@ -37,15 +37,25 @@ static const char* best_core_for_this_cpu() {
   return nullptr;
 }
 
-void use_fast_blas(int argc, char** argv) {
+void init_runtime(int argc, char** argv) {
   (void)argc;
-  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("LJ_BLAS_REEXEC")) return;  // chosen already
-  const std::string core = blas_core();
-  const char* best = best_core_for_this_cpu();
-  if (!best || (core != "Prescott" && core != "Core2" && core != "Nehalem" && core != "Atom")) return;
-  setenv("OPENBLAS_CORETYPE", best, 1);
-  setenv("LJ_BLAS_REEXEC", "1", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the slow kernels
+  if (std::getenv("LJ_RUNTIME_REEXEC")) return;  // this is the re-executed process
+  bool reexec = false;
+  if (!std::getenv("OPENBLAS_CORETYPE")) {
+    const std::string core = blas_core();
+    const char* best = best_core_for_this_cpu();
+    if (best && (core == "Prescott" || core == "Core2" || core == "Nehalem" || core == "Atom")) {
+      setenv("OPENBLAS_CORETYPE", best, 1);
+      reexec = true;
+    }
+  }
+  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) {
+    setenv("GOMP_SPINCOUNT", "10000", 1);
+    reexec = true;
+  }
+  if (!reexec) return;
+  setenv("LJ_RUNTIME_REEXEC", "1", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then carry on as we are
 }
 
 }  // namespace lj
