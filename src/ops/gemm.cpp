@@ -6,8 +6,6 @@
 // contiguous memory. Everything larger goes to OpenBLAS.
 #include <cblas.h>
 
-#include <vector>
-
 #include "ops/kernels.hpp"
 #include "ops/parallel.hpp"
 
@@ -27,22 +25,45 @@ static void small_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alph
       for (int64_t j = 0; j < N; j++) c[j] *= beta;
     }
   }
-  // C[i,:] += alpha A[i,k] B[k,:], the innermost loop over contiguous rows of B (and of C). A
-  // transposed B is first copied into that layout: at these sizes it fits in a few cache lines.
-  thread_local std::vector<T> bt;
-  if (tb) {
-    bt.resize(static_cast<size_t>(K * N));
-    for (int64_t j = 0; j < N; j++)
-      for (int64_t k = 0; k < K; k++) bt[static_cast<size_t>(k * N + j)] = B[j * ldb + k];
-    B = bt.data();
-    ldb = N;
+  if (tb && !ta) {  // C[i,j] += alpha <A[i,:], B[j,:]>: four dot products at a time, independent chains
+    for (int64_t i = 0; i < M; i++) {
+      const T* a = A + i * lda;
+      T* c = C + i * ldc;
+      int64_t j = 0;
+      for (; j + 4 <= N; j += 4) {
+        const T *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+        T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int64_t k = 0; k < K; k++) {
+          s0 += a[k] * b0[k];
+          s1 += a[k] * b1[k];
+          s2 += a[k] * b2[k];
+          s3 += a[k] * b3[k];
+        }
+        c[j] += alpha * s0;
+        c[j + 1] += alpha * s1;
+        c[j + 2] += alpha * s2;
+        c[j + 3] += alpha * s3;
+      }
+      for (; j < N; j++) {
+        const T* bj = B + j * ldb;
+        T s0 = 0;
+        for (int64_t k = 0; k < K; k++) s0 += a[k] * bj[k];
+        c[j] += alpha * s0;
+      }
+    }
+    return;
   }
+  // C[i,:] += alpha A[i,k] B[k,:], the innermost loop over contiguous rows of B and C.
   for (int64_t i = 0; i < M; i++) {
     T* c = C + i * ldc;
     for (int64_t k = 0; k < K; k++) {
       const T a = alpha * (ta ? A[k * lda + i] : A[i * lda + k]);
-      const T* b = B + k * ldb;
-      for (int64_t j = 0; j < N; j++) c[j] += a * b[j];
+      if (tb) {
+        for (int64_t j = 0; j < N; j++) c[j] += a * B[j * ldb + k];
+      } else {
+        const T* b = B + k * ldb;
+        for (int64_t j = 0; j < N; j++) c[j] += a * b[j];
+      }
     }
   }
 }
