@@ -56,14 +56,23 @@ json parse_header(const char* p, size_t n, const std::string& file) {
   return header;
 }
 
+// A value for an error message: scalars in full, containers by kind only (dumping a deeply nested
+// one would recurse without bound).
+std::string brief(const json& v) {
+  if (v.is_array()) return "a list of " + std::to_string(v.size());
+  if (v.is_object()) return "an object of " + std::to_string(v.size());
+  std::string s = v.dump();
+  return s.size() > 80 ? s.substr(0, 80) + "..." : s;
+}
+
 uint64_t as_size(const json& v, const std::string& file, const std::string& what) {
-  LJ_CHECK(v.is_number_unsigned(), file, ": ", what, " must be a non-negative integer, got ", v.dump());
+  LJ_CHECK(v.is_number_unsigned(), file, ": ", what, " must be a non-negative integer, got ", brief(v));
   return v.get<uint64_t>();
 }
 
 Entry parse_entry(const std::string& name, const json& info, const std::string& file) {
   const std::string where = file + ": tensor '" + name + "'";
-  LJ_CHECK(info.is_object(), where, ": expected {\"dtype\", \"shape\", \"data_offsets\"}, got ", info.dump());
+  LJ_CHECK(info.is_object(), where, ": expected {\"dtype\", \"shape\", \"data_offsets\"}, got ", brief(info));
   for (auto& [key, v] : info.items())
     LJ_CHECK(key == "dtype" || key == "shape" || key == "data_offsets", where, ": unknown field '", key, "'");
   LJ_CHECK(info.contains("dtype") && info.contains("shape") && info.contains("data_offsets"), where,
@@ -71,21 +80,21 @@ Entry parse_entry(const std::string& name, const json& info, const std::string& 
   Entry e;
   e.name = name;
   const json& dt = info["dtype"];
-  LJ_CHECK(dt.is_string(), where, ": dtype must be a string, got ", dt.dump());
+  LJ_CHECK(dt.is_string(), where, ": dtype must be a string, got ", brief(dt));
   try {
     e.dtype = dtype_from_name(dt.get<std::string>());
   } catch (const Error& err) {
     throw Error(where + ": " + err.what());
   }
   const json& shape = info["shape"];
-  LJ_CHECK(shape.is_array(), where, ": shape must be a list, got ", shape.dump());
+  LJ_CHECK(shape.is_array(), where, ": shape must be a list, got ", brief(shape));
   for (const json& d : shape) {
     uint64_t v = as_size(d, file, "tensor '" + name + "': each dimension");
     LJ_CHECK(v <= static_cast<uint64_t>(INT64_MAX), where, ": dimension ", v, " is absurd");
     e.shape.push_back(static_cast<int64_t>(v));
   }
   const json& off = info["data_offsets"];
-  LJ_CHECK(off.is_array() && off.size() == 2, where, ": data_offsets must be [begin, end], got ", off.dump());
+  LJ_CHECK(off.is_array() && off.size() == 2, where, ": data_offsets must be [begin, end], got ", brief(off));
   e.begin = as_size(off[0], file, "tensor '" + name + "': data_offsets");
   e.end = as_size(off[1], file, "tensor '" + name + "': data_offsets");
   LJ_CHECK(e.begin <= e.end, where, ": data_offsets [", e.begin, ", ", e.end, "] end before they begin");
@@ -113,9 +122,9 @@ Safetensors parse_safetensors(const uint8_t* data, size_t size, const std::strin
   std::vector<Entry> entries;
   for (auto& [name, info] : header.items()) {
     if (name == "__metadata__") {
-      LJ_CHECK(info.is_object(), file, ": __metadata__ must be an object of strings, got ", info.dump());
+      LJ_CHECK(info.is_object(), file, ": __metadata__ must be an object of strings, got ", brief(info));
       for (auto& [k, v] : info.items()) {
-        LJ_CHECK(v.is_string(), file, ": __metadata__ value of '", k, "' must be a string, got ", v.dump());
+        LJ_CHECK(v.is_string(), file, ": __metadata__ value of '", k, "' must be a string, got ", brief(v));
         out.metadata[k] = v.get<std::string>();
       }
       continue;

@@ -116,6 +116,11 @@ TEST(SafetensorsBad, HugeButRepresentableShape) {  // fits in 64 bits, far beyon
   EXPECT_TRUE(st_fails(st_bytes(h, 8), {"tensor 'a'", "out of range"}));
 }
 
+TEST(SafetensorsBad, DeeplyNestedHeader) {  // parsed, reported and freed without recursion
+  std::string h = "{\"a\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  EXPECT_TRUE(st_fails(st_bytes(h, 0), {"tensor 'a'", "got a list of 1"}));
+}
+
 TEST(SafetensorsBad, MissingField) {
   std::string h = R"({"a":{"dtype":"F32","shape":[1]}})";
   EXPECT_TRUE(st_fails(st_bytes(h, 4), {"tensor 'a'", "data_offsets"}));
