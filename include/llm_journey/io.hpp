@@ -33,7 +33,7 @@ DType dtype_from_name(const std::string& name);   // throws lj::Error naming the
 // shared, and may live in a memory-mapped file that stays mapped while any array still uses it.
 class Array {
  public:
-  Array() = default;
+  Array() = default;  // an empty F32 array, shape [0]
   // Owns `bytes`, whose size must be numel(shape) * dtype_size(dtype).
   Array(DType dtype, std::vector<int64_t> shape, std::vector<uint8_t> bytes);
   // A view of `size` bytes at `data`, kept alive by `owner`.
@@ -62,7 +62,7 @@ class Array {
  private:
   void check_size(size_t nbytes) const;
   DType dtype_ = DType::F32;
-  std::vector<int64_t> shape_;
+  std::vector<int64_t> shape_ = {0};  // default: empty, consistent with no bytes
   std::shared_ptr<const void> owner_;
   const uint8_t* data_ = nullptr;
   size_t nbytes_ = 0;

@@ -31,8 +31,31 @@ struct Entry {
   uint64_t begin, end;
 };
 
+// A real header nests three levels ({name: {"shape": [...]}}); refusing deep nesting up front keeps
+// every later walk of the JSON (printing, freeing) far from the stack's limit.
+constexpr int kMaxDepth = 16;
+
+void check_depth(const char* p, size_t n, const std::string& file) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < n; i++) {
+    char c = p[i];
+    if (in_string) {
+      if (c == '\\') i++;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      LJ_CHECK(++depth <= kMaxDepth, file, ": the header nests deeper than ", kMaxDepth, " levels (at byte ", 8 + i, ")");
+    } else if (c == ']' || c == '}') {
+      depth--;
+    }
+  }
+}
+
 // Parses the header JSON, rejecting duplicate keys at any depth (nlohmann would keep the last).
 json parse_header(const char* p, size_t n, const std::string& file) {
+  check_depth(p, n, file);
   std::vector<std::set<std::string>> keys;
   std::string duplicate;
   json::parser_callback_t cb = [&](int, json::parse_event_t ev, json& parsed) {
