@@ -1,10 +1,11 @@
 # The two commands that matter: `make run` (lesson 02) and `make test` (every test).
 # Both install what is missing (Debian 12, as root), configure and build in Release first.
 BUILD ?= build
+SAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup setup-test configure build run test lesson bench data clean install
+.PHONY: all setup setup-test configure build run test test-sanitize lesson bench data clean install
 
 all: build
 
@@ -28,8 +29,19 @@ run: build
 lesson: build
 	@$(BUILD)/llm-journey lesson $(N)
 
+# Every test, then every test again under AddressSanitizer and UndefinedBehaviorSanitizer.
 test: setup-test build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory test-sanitize
+
+# The whole suite built with -fsanitize=address,undefined at -O1 (fast enough to run every test; the
+# fuzzers run in the normal build only). Any report fails the test that triggered it.
+test-sanitize: setup-test
+	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DLJ_SANITIZE=ON \
+	       -DLJ_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(SAN_BUILD) -j $(JOBS)
+	@cd $(SAN_BUILD) && ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	   ctest --output-on-failure -j $(JOBS)
 
 bench: build
 	@bench/compare.sh $(BUILD)
@@ -42,4 +54,4 @@ install: build
 	@cmake --install $(BUILD)
 
 clean:
-	@rm -rf $(BUILD)
+	@rm -rf $(BUILD) $(SAN_BUILD)
