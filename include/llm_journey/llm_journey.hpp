@@ -5,6 +5,7 @@
 #include "llm_journey/nn/attention.hpp"
 #include "llm_journey/nn/containers.hpp"
 #include "llm_journey/nn/embedding.hpp"
+#include "llm_journey/nn/gpt.hpp"
 #include "llm_journey/nn/layers.hpp"
 #include "llm_journey/nn/module.hpp"
 #include "llm_journey/nn/transformer.hpp"
