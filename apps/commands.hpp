@@ -14,6 +14,7 @@ struct Command {
 
 Command add_lesson_command(CLI::App& app);   // lesson NN
 Command add_lessons_command(CLI::App& app);  // lessons
+Command add_forward_command(CLI::App& app);  // forward --module mha|block ...
 // (further commands: one line each)
 
 }  // namespace lj::cli

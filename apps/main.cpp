@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   std::vector<lj::cli::Command> commands = {
       lj::cli::add_lesson_command(app),
       lj::cli::add_lessons_command(app),
+      lj::cli::add_forward_command(app),
       // further commands: one line each
   };
 

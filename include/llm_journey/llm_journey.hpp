@@ -2,6 +2,7 @@
 #pragma once
 #include "llm_journey/autograd.hpp"
 #include "llm_journey/error.hpp"
+#include "llm_journey/io.hpp"
 #include "llm_journey/nn/attention.hpp"
 #include "llm_journey/nn/containers.hpp"
 #include "llm_journey/nn/embedding.hpp"
@@ -14,4 +15,5 @@
 #include "llm_journey/optim.hpp"
 #include "llm_journey/random.hpp"
 #include "llm_journey/tensor.hpp"
+#include "llm_journey/torch_names.hpp"
 #include "llm_journey/utils.hpp"

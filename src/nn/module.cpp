@@ -120,3 +120,51 @@ std::string with_commas(int64_t n) {
 }
 
 }  // namespace lj
+
+namespace lj::nn {
+
+StateDict Module::state_dict() {
+  StateDict out;
+  for (auto& [name, p] : named_parameters()) out.emplace(name, p.detach());
+  return out;
+}
+
+void Module::load_state_dict(const StateDict& dict, bool strict) {
+  auto params = named_parameters();
+  std::vector<std::string> missing, unexpected, misshaped;
+  std::unordered_set<std::string> ours;
+  for (auto& [name, p] : params) {
+    ours.insert(name);
+    auto it = dict.find(name);
+    if (it == dict.end()) {
+      missing.push_back(name + " " + p.shape().str());
+    } else if (!it->second.defined() || it->second.shape() != p.shape()) {
+      misshaped.push_back(name + ": expected " + p.shape().str() + ", given " +
+                          (it->second.defined() ? it->second.shape().str() : std::string("undefined")));
+    }
+  }
+  for (auto& [name, t] : dict)
+    if (!ours.count(name)) unexpected.push_back(name + " " + (t.defined() ? t.shape().str() : std::string("undefined")));
+  if (!strict) {
+    missing.clear();
+    unexpected.clear();
+  }
+  if (!missing.empty() || !unexpected.empty() || !misshaped.empty()) {
+    std::string msg = "load_state_dict: the state dict does not fit " + type_name() + ":";
+    auto list = [&](const char* what, const std::vector<std::string>& names) {
+      if (names.empty()) return;
+      msg += std::string("\n  ") + what + " (" + std::to_string(names.size()) + "):";
+      for (auto& n : names) msg += "\n    " + n;
+    };
+    list("missing", missing);
+    list("unexpected", unexpected);
+    list("wrong shape", misshaped);
+    throw Error(msg);
+  }
+  for (auto& [name, p] : params) {
+    auto it = dict.find(name);
+    if (it != dict.end()) p.copy_(it->second);
+  }
+}
+
+}  // namespace lj::nn

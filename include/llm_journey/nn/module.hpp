@@ -5,6 +5,7 @@
 // that one list, so nothing can go stale.
 #pragma once
 #include <iosfwd>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,9 @@
 namespace lj::nn {
 
 class Module;
+
+// Parameter name ("attention.w_q.weight") -> tensor, as PyTorch's state_dict.
+using StateDict = std::map<std::string, Tensor>;
 
 // What visit() reports: each parameter and each child, by name, in creation order.
 class Visitor {
@@ -51,6 +55,14 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
   void zero_grad();
+
+  // Every parameter by dotted name. The tensors share storage with the parameters (detached), as in
+  // PyTorch: copy them (clone) to keep a snapshot.
+  StateDict state_dict();
+  // Copies the dict's tensors into the parameters (no autograd). Strict: the names must match
+  // exactly. Missing and unexpected names (strict only) and wrong shapes (always) are gathered into one
+  // lj::Error listing them all with the expected and the given shapes; nothing is copied then.
+  void load_state_dict(const StateDict& dict, bool strict = true);
 
   std::string str() const;  // nested, like print(module) in PyTorch
 
