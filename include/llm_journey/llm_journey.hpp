@@ -15,5 +15,6 @@
 #include "llm_journey/optim.hpp"
 #include "llm_journey/random.hpp"
 #include "llm_journey/tensor.hpp"
+#include "llm_journey/train.hpp"
 #include "llm_journey/torch_names.hpp"
 #include "llm_journey/utils.hpp"
