@@ -14,5 +14,6 @@ struct Lesson {
 
 const std::vector<Lesson>& all();
 int lesson_02();
+int lesson_03();
 
 }  // namespace lj::lessons

@@ -71,7 +71,7 @@ Tensor generate(GPT& model, const Tensor& prompt, int64_t max_new_tokens, const 
   for (int64_t step = 0; step < max_new_tokens; step++) {
     const int64_t L = static_cast<int64_t>(rows[0].size());
     Tensor logits;  // (B, n, V): the last position is the one we want
-    if (options.use_cache && cache.length == L - 1 && L <= block) {
+    if (options.use_cache && !cache.k.empty() && cache.length == L - 1 && L <= block) {
       logits = model.forward_cached(window(1), cache);  // one new position
     } else if (options.use_cache) {
       cache = model.make_cache(B);  // first step, or the window has moved: (re)fill the cache

@@ -133,6 +133,11 @@ TEST(Generate, CacheGivesTheSameLogitsAndTokens) {
     EXPECT_EQ(max_abs_diff(a, b), 0.0f) << "top_k " << top_k;
     EXPECT_EQ(max_abs_diff(a.slice(1, 0, 5), prompt), 0.0f);
   }
+  // a one-token prompt (the cache starts empty)
+  Generator g3(8), g4(8);
+  Tensor one = prompt.slice(1, 0, 1).contiguous();
+  EXPECT_EQ(max_abs_diff(nn::generate(m, one, 20, {.use_cache = true}, g3),
+                         nn::generate(m, one, 20, {.use_cache = false}, g4)), 0.0f);
 }
 
 TEST(Generate, SamplingRespectsTopKAndSeed) {
