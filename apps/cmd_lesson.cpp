@@ -1,4 +1,6 @@
-// llm-journey lesson NN: runs a lesson of the course. llm-journey lessons: lists them.
+// llm-journey lesson NN [--report DIR] [--figures DIR]: runs a lesson of the course, printing its
+// cells, saving its figures as PNG, and with --report writing DIR/lesson_NN.html, a self-contained
+// notebook-like page. llm-journey lessons: lists them.
 #include <cstdio>
 
 #include "commands.hpp"
@@ -7,20 +9,33 @@
 
 namespace lj::cli {
 
-static int run_lesson(const std::string& number_in) {
-  std::string number = number_in.size() == 1 ? "0" + number_in : number_in;
+struct LessonArgs {
+  std::string number, report_dir, figures_dir;
+};
+
+static int run_lesson(const LessonArgs& args) {
+  std::string number = args.number.size() == 1 ? "0" + args.number : args.number;
   for (const auto& l : lessons::all())
-    if (l.number == number) return l.run();
+    if (l.number == number) {
+      Notebook nb({l.number, l.title, args.report_dir, args.figures_dir, lessons::lesson_source});
+      int rc = l.run(nb);
+      nb.finish();
+      return rc;
+    }
   std::string known;
   for (const auto& l : lessons::all()) known += (known.empty() ? "" : ", ") + l.number;
-  throw Error("lesson '" + number_in + "' does not exist; the lessons are: " + known);
+  throw Error("lesson '" + args.number + "' does not exist; the lessons are: " + known);
 }
 
 Command add_lesson_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("lesson", "Run a lesson of the course (e.g. 02)");
-  auto number = std::make_shared<std::string>();
-  cmd->add_option("number", *number, "The lesson's number")->required();
-  return {cmd, [number] { return run_lesson(*number); }};
+  auto args = std::make_shared<LessonArgs>();
+  cmd->add_option("number", args->number, "The lesson's number")->required();
+  cmd->add_option("--report", args->report_dir,
+                  "Also write DIR/lesson_NN.html: each cell's text, code, output and figures, self-contained");
+  cmd->add_option("--figures", args->figures_dir,
+                  "Where to save the figures as PNG (default: figures/lesson_NN, or DIR/figures with --report)");
+  return {cmd, [args] { return run_lesson(*args); }};
 }
 
 Command add_lessons_command(CLI::App& app) {

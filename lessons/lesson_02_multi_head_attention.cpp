@@ -21,20 +21,25 @@ using nn::ModuleList;
 using nn::MultiHeadAttention;
 using nn::TransformerBlock;
 
-static void section(const char* title) { std::printf("\n## %s\n\n", title); }
+int lesson_02(Notebook& nb) {
+  nb.cell("", R"(This notebook explores Multi-Head Attention (MHA) and how it enables the model to attend to
+different representation subspaces.
 
-int lesson_02() {
+- Understand the motivation for multi-head attention
+- Implement and test multi-head attention
+- Build a complete transformer block
+- Analyze the role of feed-forward networks and residual connections)");
   std::printf("# Week 1: Introduction to Transformers\n");
   std::printf("## Notebook 02: Multi-Head Attention and Transformer Blocks\n");
 
   set_seed(42);
 
-  // ## 1. Multi-Head Attention
-  // Instead of performing a single attention function, multi-head attention projects the queries,
-  // keys, and values h times with different learned linear projections.
-  //   MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W^O,  head_i = Attention(Q W^Q_i, K W^K_i, V W^V_i)
-  // This allows the model to jointly attend to information from different representation subspaces.
-  section("1. Multi-Head Attention");
+  nb.cell("1. Multi-Head Attention", R"(Instead of performing a single attention function, multi-head attention
+projects the queries, keys, and values h times with different learned linear projections.
+
+$$MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W^O,   head_i = Attention(Q W^Q_i, K W^K_i, V W^V_i)$$
+
+This allows the model to jointly attend to information from different representation subspaces.)");
   int64_t d_model = 64;
   int64_t num_heads = 8;
   int64_t batch_size = 2;
@@ -51,11 +56,10 @@ int lesson_02() {
     std::cout << "Output shape: " << output.shape() << "\n";
   }
 
-  // ## 2. Why Multiple Heads?
-  // Multiple heads allow the model to attend to different positions simultaneously, capture
-  // different aspects of the relationships between tokens, and learn different attention patterns
-  // for syntax, semantics, etc.
-  section("2. Why Multiple Heads?");
+  nb.cell("2. Why Multiple Heads?", R"(Multiple heads allow the model to:
+- Attend to different positions simultaneously
+- Capture different aspects of the relationships between tokens
+- Learn different attention patterns for syntax, semantics, etc.)");
   struct Config {
     int64_t num_heads, d_model;
   };
@@ -65,11 +69,13 @@ int lesson_02() {
     std::printf("Heads: %2lld | Parameters: %s\n", static_cast<long long>(config.num_heads), with_commas(params).c_str());
   }
 
-  // ## 3. Transformer Block
-  // A transformer block combines multi-head self-attention, a feed-forward network (two linear
-  // layers with an activation), layer normalization and residual connections:
-  //   TransformerBlock(x) = LayerNorm(x + FFN(LayerNorm(x + MHA(x))))
-  section("3. Transformer Block");
+  nb.cell("3. Transformer Block", R"(A transformer block combines:
+1. Multi-head self-attention
+2. Feed-forward network (two linear layers with activation)
+3. Layer normalization
+4. Residual connections
+
+$$TransformerBlock(x) = LayerNorm(x + FFN(LayerNorm(x + MHA(x))))$$)");
   d_model = 64;
   num_heads = 8;
   int64_t d_ff = 256;  // Feed-forward dimension (typically 4x d_model)
@@ -82,19 +88,17 @@ int lesson_02() {
   std::cout << "Input shape: " << x.shape() << "\n";
   std::cout << "Output shape: " << output.shape() << "\n";
 
-  // ## 4. Residual Connections and Layer Normalization
-  // Residual connections enable gradient flow through deep networks; layer normalization
-  // stabilizes training and speeds up convergence.
-  section("4. Residual Connections and Layer Normalization");
+  nb.cell("4. Residual Connections and Layer Normalization", R"(These components are crucial for training deep networks:
+- **Residual connections**: Enable gradient flow through deep networks
+- **Layer normalization**: Stabilizes training and speeds up convergence)");
   x = randn({1, 5, d_model});
   output = block(x);
   // The output should be different from input but preserves information flow
   std::printf("Input mean: %.4f, std: %.4f\n", x.mean().item(), x.std().item());
   std::printf("Output mean: %.4f, std: %.4f\n", output.mean().item(), output.std().item());
 
-  // ## 5. Stacking Transformer Blocks
-  // Modern LLMs stack many transformer blocks (12, 24, or even 96 layers). Let's see how this scales.
-  section("5. Stacking Transformer Blocks");
+  nb.cell("5. Stacking Transformer Blocks",
+          "Modern LLMs stack many transformer blocks (12, 24, or even 96 layers). Let's see how this scales.");
   for (int num_layers : {1, 6, 12, 24}) {
     ModuleList blocks;
     for (int i = 0; i < num_layers; i++) blocks.push_back(TransformerBlock(d_model, num_heads, d_ff));
@@ -102,6 +106,9 @@ int lesson_02() {
     for (auto& b : blocks) total_params += count_parameters(*b);
     std::printf("Layers: %2d | Total parameters: %s\n", num_layers, with_commas(total_params).c_str());
   }
+
+  // The notebook's five exercises, solved and drawn (lesson_02_exercises.cpp).
+  lesson_02_exercises(nb);
   return 0;
 }
 

@@ -13,12 +13,11 @@
 #include <cstdio>
 #include <llm_journey/data/dataset.hpp>
 #include <llm_journey/llm_journey.hpp>
+#include <llm_journey/viz.hpp>
 
 #include "lessons.hpp"
 
 namespace lj::lessons {
-
-static void section3(const char* title) { std::printf("\n## %s\n\n", title); }
 
 // A few verses to learn from when the tiny-shakespeare corpus is not at hand.
 static std::string lesson_text() {
@@ -35,14 +34,14 @@ static std::string lesson_text() {
   return s;
 }
 
-int lesson_03() {
-  std::printf("# Week 1: Introduction to Transformers\n");
-  std::printf("## Notebook 03: A complete language model\n");
+int lesson_03(Notebook& nb) {
+  nb.cell("", R"(From attention blocks to a model that writes text: token embeddings, positional encoding, the
+GPT architecture, a short training run with its loss curve, and samples.)");
   set_seed(42);
 
   // ## 1. Embeddings
   // A token id indexes a row of a learned table: embedding(id) = W[id], W (vocab_size, d_model).
-  section3("1. Embeddings");
+  nb.cell("1. Embeddings", R"(A token id indexes a row of a learned table: embedding(id) = W[id], W (vocab_size, d_model).)");
   nn::Embedding emb(65, 8);
   Tensor ids = Tensor::from_vector({0, 1, 1, 64}, {1, 4});
   Tensor vecs = emb(ids);
@@ -54,7 +53,9 @@ int lesson_03() {
   // Attention is blind to order. "Attention Is All You Need" adds a fixed pattern:
   //   PE(pos, 2i) = sin(pos / 10000^(2i/d)),  PE(pos, 2i+1) = cos(pos / 10000^(2i/d))
   // GPT instead learns a second table, wpe, indexed by position.
-  section3("2. Positional encoding");
+  nb.cell("2. Positional encoding", R"(Attention is blind to order. "Attention Is All You Need" adds a fixed pattern:
+$$PE(pos, 2i) = sin(pos / 10000^{2i/d}),  PE(pos, 2i+1) = cos(pos / 10000^{2i/d})$$
+GPT instead learns a second table, wpe, indexed by position.)");
   nn::PositionalEncoding pe(16, 64);
   std::printf("PE (64 positions x 16 dims), as shades (dark -1 ... light +1):\n");
   const char* shades = " .:-=+*#%@";
@@ -66,10 +67,17 @@ int lesson_03() {
     }
     std::printf("\n");
   }
+  {
+    std::vector<float> v = pe.pe.to_vector();
+    viz::Heatmap h{"PE(pos, j)", 64, 16, {v.begin(), v.end()}, {}, {}};
+    nb.figure(viz::plot_heatmaps({h}, {.title = "Sinusoidal positional encoding", .row_axis = "position",
+                                       .col_axis = "dimension", .vmin = -1.0, .vmax = 1.0, .columns = 1}),
+              "positional_encoding", "sin on even dimensions, cos on odd ones; lower frequencies to the right");
+  }
 
   // ## 3. The model
   // x = wte(idx) + wpe(pos); N pre-norm causal blocks; logits = lm_head(ln_f(x)), lm_head tied to wte.
-  section3("3. The model");
+  nb.cell("3. The model", R"(x = wte(idx) + wpe(pos); N pre-norm causal blocks; logits = lm_head(ln_f(x)), with lm_head tied to wte.)");
   const std::string text = lesson_text();
   auto tok = data::CharTokenizer::from_text(text);
   data::Dataset ds(text, tok);
@@ -91,7 +99,7 @@ int lesson_03() {
 
   // ## 4. Training
   // AdamW (no decay on biases, norms, embeddings), warmup then cosine, gradients clipped at 1.
-  section3("4. Training");
+  nb.cell("4. Training", R"(AdamW (no decay on biases, norms and embeddings), warmup then cosine learning rate, gradients clipped at 1.)");
   while (!trainer.done()) {
     if (trainer.iter() % c.eval_interval == 0) {
       auto e = trainer.estimate_loss();
@@ -108,7 +116,20 @@ int lesson_03() {
 
   // ## 5. Samples
   // generate() feeds the model its own output, one token at a time, with a KV cache.
-  section3("5. Samples");
+  {
+    viz::Series s{"train loss", {}, h};
+    for (size_t i = 0; i < h.size(); i++) s.x.push_back(static_cast<double>(i));
+    viz::Series v{"val loss (estimate)", {}, {}};
+    for (const auto& ev : trainer.history().evals) {
+      v.x.push_back(static_cast<double>(ev.iter));
+      v.y.push_back(ev.val_loss);
+    }
+    nb.figure(viz::plot_lines({.title = "Training loss", .xlabel = "iteration", .ylabel = "cross-entropy",
+                               .series = {s, v}, .markers = false}),
+              "loss_curve");
+  }
+
+  nb.cell("5. Samples", R"(generate() feeds the model its own output, one token at a time, with a KV cache.)");
   Generator gen(7);
   Tensor prompt = ids_to_tensor(tok.encode("\n"), {1, 1});
   Tensor out = nn::generate(trainer.model(), prompt, 200, {.temperature = 0.8, .top_k = 20}, gen);

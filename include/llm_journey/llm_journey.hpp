@@ -18,3 +18,4 @@
 #include "llm_journey/train.hpp"
 #include "llm_journey/torch_names.hpp"
 #include "llm_journey/utils.hpp"
+#include "llm_journey/viz.hpp"

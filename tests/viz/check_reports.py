@@ -1,0 +1,89 @@
+"""Each lesson's report in headless Chromium: it loads with no console message (the page has no
+script, so any message is an error), every image decodes in the browser, nothing is fetched (the page
+is self-contained), and a screenshot is kept.
+
+Usage: check_reports.py LLM_JOURNEY CHROMIUM OUT_DIR LESSON...
+Leaves OUT_DIR/lesson_NN.html (the report), OUT_DIR/lesson_NN.png (its screenshot) and
+OUT_DIR/lesson_NN.stdout (what the lesson printed).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+tool, chromium, out = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
+lessons = sys.argv[4:]
+os.makedirs(out, exist_ok=True)
+BASE = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+        "--user-data-dir=" + os.path.join(out, "chromium-profile")]
+
+CHECKER = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><pre id="result">pending</pre>
+<iframe id="f" src="%s" width="1200" height="800"></iframe>
+<script>
+// window's load waits for the frame and for its images: each is then decoded or broken.
+window.addEventListener('load', () => {
+  const f = document.getElementById('f');
+  const r = {images: 0, decoded: 0, failed: [], fetched: []};
+  try {
+    const imgs = Array.from(f.contentDocument.images);
+    r.images = imgs.length;
+    for (const img of imgs) {
+      if (img.complete && img.naturalWidth > 0 && img.naturalHeight > 0) r.decoded++; else r.failed.push(img.alt);
+    }
+    r.fetched = f.contentWindow.performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('data:'));
+  } catch (e) { r.error = String(e); }
+  document.getElementById('result').textContent = 'RESULT ' + JSON.stringify(r);
+});
+</script></body></html>
+"""
+
+failures = []
+for n in lessons:
+    n = n.zfill(2)
+    html = os.path.join(out, f"lesson_{n}.html")
+    with open(os.path.join(out, f"lesson_{n}.stdout"), "w") as log:
+        rc = subprocess.run([tool, "lesson", n, "--report", out], stdout=log, stderr=subprocess.STDOUT).returncode
+    if rc != 0 or not os.path.exists(html):
+        failures.append(f"lesson {n}: exit code {rc}, report written: {os.path.exists(html)}")
+        continue
+    page = open(html, encoding="utf-8").read()
+    data_uris = len(re.findall(r'src="data:image/png;base64,', page))
+    if re.search(r'(src|href)="(?!data:)', page):
+        failures.append(f"lesson {n}: the report refers to an outside resource")
+
+    # 1. Load the page itself: no console message; keep a screenshot.
+    shot = os.path.join(out, f"lesson_{n}.png")
+    if os.path.exists(shot):
+        os.remove(shot)
+    p = subprocess.run(BASE + ["--enable-logging=stderr", "--v=0", "--window-size=1280,3000",
+                               f"--screenshot={shot}", "file://" + html],
+                       capture_output=True, text=True, timeout=120)
+    console = [l for l in p.stderr.splitlines() if ":CONSOLE" in l]
+    if console:
+        failures.append(f"lesson {n}: console messages:\n  " + "\n  ".join(console))
+    if not os.path.exists(shot) or os.path.getsize(shot) < 10000:
+        failures.append(f"lesson {n}: no screenshot at {shot}")
+
+    # 2. A checker page loads the report in a frame and decodes every image in the browser.
+    checker = os.path.join(out, f"check_{n}.html")
+    with open(checker, "w") as f:
+        f.write(CHECKER % os.path.basename(html))
+    p = subprocess.run(BASE + ["--allow-file-access-from-files", "--virtual-time-budget=20000", "--dump-dom",
+                               "file://" + checker], capture_output=True, text=True, timeout=120)
+    m = re.search(r"RESULT (\{.*?\})</pre>", p.stdout)
+    if not m:
+        failures.append(f"lesson {n}: the checker page gave no result:\n{p.stdout[-500:]}")
+        continue
+    r = json.loads(m.group(1).replace("&quot;", '"'))
+    print(f"lesson {n}: {r['images']} images ({data_uris} in the HTML), {r['decoded']} decoded, "
+          f"fetched {r['fetched']}, screenshot {shot}")
+    if r.get("error") or r["failed"] or r["decoded"] != r["images"] or r["images"] != data_uris or data_uris == 0:
+        failures.append(f"lesson {n}: images: {r}")
+    if r["fetched"]:
+        failures.append(f"lesson {n}: the page fetched {r['fetched']}")
+
+if failures:
+    print("FAILED:\n" + "\n".join(failures))
+    sys.exit(1)
+print("all reports load cleanly")
