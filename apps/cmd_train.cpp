@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "llm_journey/train.hpp"
 #include "llm_journey/utils.hpp"
+#include "llm_journey/viz.hpp"
 
 namespace lj::cli {
 
@@ -103,6 +104,18 @@ int run_train(const TrainArgs& a) {
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& last = trainer->history().evals.back();
+  // the loss curve: every iteration's training loss and the periodic estimates
+  viz::Series train_s{"train loss", {}, trainer->history().loss}, val_s{"val loss (estimate)", {}, {}};
+  for (size_t i = 0; i < train_s.y.size(); i++) train_s.x.push_back(static_cast<double>(i + 1));
+  for (const auto& e : trainer->history().evals) {
+    val_s.x.push_back(static_cast<double>(e.iter));
+    val_s.y.push_back(e.val_loss);
+  }
+  const std::string png = (std::filesystem::path(a.out) / "loss.png").string();
+  viz::plot_lines({.title = "Training loss", .xlabel = "iteration", .ylabel = "cross-entropy",
+                   .series = {train_s, val_s}, .markers = false})
+      .save_png(png);
+  std::printf("loss curve: %s\n", png.c_str());
   std::printf("done: %lld iterations in %.1f s; train loss %.4f, val loss %.4f; checkpoint %s\n",
               static_cast<long long>(trainer->iter() - first_iter), elapsed, last.train_loss, last.val_loss,
               ckpt.c_str());
