@@ -15,6 +15,9 @@ struct Command {
 Command add_lesson_command(CLI::App& app);   // lesson NN
 Command add_lessons_command(CLI::App& app);  // lessons
 Command add_forward_command(CLI::App& app);  // forward --module mha|block ...
+Command add_train_command(CLI::App& app);     // train --data FILE ...
+Command add_generate_command(CLI::App& app);  // generate --checkpoint C ...
+Command add_eval_command(CLI::App& app);      // eval --checkpoint C --data FILE
 // (further commands: one line each)
 
 }  // namespace lj::cli

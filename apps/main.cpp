@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
       lj::cli::add_lesson_command(app),
       lj::cli::add_lessons_command(app),
       lj::cli::add_forward_command(app),
+      lj::cli::add_train_command(app),
+      lj::cli::add_generate_command(app),
+      lj::cli::add_eval_command(app),
       // further commands: one line each
   };
 

@@ -22,5 +22,6 @@ std::string lesson_source(const std::string& file);
 int lesson_01(Notebook& nb);
 int lesson_02(Notebook& nb);
 void lesson_02_exercises(Notebook& nb);
+int lesson_03(Notebook& nb);
 
 }  // namespace lj::lessons

@@ -6,6 +6,7 @@ const std::vector<Lesson>& all() {
   static const std::vector<Lesson> lessons = {
       {"01", "Scaled Dot-Product Attention from First Principles", lesson_01},
       {"02", "Multi-Head Attention and Transformer Blocks", lesson_02},
+      {"03", "A complete language model", lesson_03},
   };
   return lessons;
 }

@@ -1,0 +1,32 @@
+// llm-journey eval --checkpoint C --data FILE: mean cross-entropy and perplexity over a whole file,
+// in windows starting every block_size tokens (input [s, s+T), targets [s+1, s+T+1); the last
+// incomplete window dropped).
+#include <cmath>
+#include <cstdio>
+
+#include "commands.hpp"
+#include "llm_journey/train.hpp"
+#include "llm_journey/utils.hpp"
+
+namespace lj::cli {
+
+Command add_eval_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("eval", "Cross-entropy and perplexity of a checkpoint over a text file");
+  auto checkpoint = std::make_shared<std::string>();
+  auto file = std::make_shared<std::string>();
+  auto batch = std::make_shared<int64_t>(32);
+  cmd->add_option("--checkpoint", *checkpoint, "A checkpoint.safetensors written by train")->required();
+  cmd->add_option("--data", *file, "The text to score (UTF-8)")->required();
+  cmd->add_option("--batch-size", *batch, "Windows per forward pass")->capture_default_str();
+  return {cmd, [checkpoint, file, batch] {
+            train::LoadedModel m = train::load_checkpoint(*checkpoint);
+            std::vector<int64_t> tokens = m.tokenizer->encode(data::read_text_file(*file));
+            train::EvalResult r = train::evaluate(*m.model, tokens, *batch);
+            std::fprintf(stderr, "%s tokens in %s windows of %lld\n", with_commas(r.tokens).c_str(),
+                         with_commas(r.windows).c_str(), static_cast<long long>(m.model->config.block_size));
+            std::printf("loss %.4f perplexity %.2f\n", r.loss, std::exp(r.loss));
+            return 0;
+          }};
+}
+
+}  // namespace lj::cli

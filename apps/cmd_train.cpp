@@ -1,0 +1,158 @@
+// llm-journey train --data FILE [options]: trains a GPT (nanoGPT's train.py) and writes
+// OUT/checkpoint.safetensors at every evaluation; --resume continues from it bit for bit.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.hpp"
+#include "llm_journey/train.hpp"
+#include "llm_journey/utils.hpp"
+#include "llm_journey/viz.hpp"
+
+namespace lj::cli {
+
+namespace {
+
+struct TrainArgs {
+  std::string data, out = "out", tokenizer = "char";
+  int64_t bpe_vocab = 512;
+  bool resume = false;
+  train::TrainConfig config;
+};
+
+std::string format_duration(double seconds) {
+  const int64_t s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  return buf;
+}
+
+int run_train(const TrainArgs& a) {
+  const std::string ckpt = (std::filesystem::path(a.out) / "checkpoint.safetensors").string();
+  std::unique_ptr<data::Tokenizer> tok;
+  std::unique_ptr<train::Trainer> trainer;
+  const std::string text = data::read_text_file(a.data);
+  if (a.resume) {
+    auto loaded = train::load_checkpoint(ckpt);  // its tokenizer tokenises the corpus the same way
+    tok = std::move(loaded.tokenizer);
+  } else if (a.tokenizer == "char") {
+    tok = std::make_unique<data::CharTokenizer>(data::CharTokenizer::from_text(text));
+  } else if (a.tokenizer == "bpe") {
+    tok = std::make_unique<data::BpeTokenizer>(data::BpeTokenizer::train(text, a.bpe_vocab));
+  } else {
+    throw Error("train: --tokenizer '" + a.tokenizer + "' is not one of: char, bpe");
+  }
+  data::Dataset dataset(text, *tok);
+  if (a.resume) {
+    trainer = train::Trainer::resume(ckpt, dataset, a.config.max_iters);
+    std::printf("resuming %s at iteration %lld of %lld\n", ckpt.c_str(), static_cast<long long>(trainer->iter()),
+                static_cast<long long>(trainer->config().max_iters));
+  } else {
+    train::TrainConfig c = a.config;
+    c.model.vocab_size = tok->vocab_size();
+    trainer = std::make_unique<train::Trainer>(c, dataset, *tok);
+  }
+  const auto& c = trainer->config();
+  std::printf("corpus %s: %s train tokens, %s val tokens, %s tokenizer with vocabulary %lld\n", a.data.c_str(),
+              with_commas(static_cast<int64_t>(dataset.train().size())).c_str(),
+              with_commas(static_cast<int64_t>(dataset.val().size())).c_str(), tok->type().c_str(),
+              static_cast<long long>(tok->vocab_size()));
+  std::printf("model: %lld layers, %lld heads, %lld dims, block %lld, bias %s: %s parameters\n",
+              static_cast<long long>(c.model.n_layer), static_cast<long long>(c.model.n_head),
+              static_cast<long long>(c.model.n_embd), static_cast<long long>(c.model.block_size),
+              c.model.bias ? "on" : "off", with_commas(count_parameters(trainer->model())).c_str());
+  std::printf("expected initial loss ln(%lld) = %.4f\n", static_cast<long long>(tok->vocab_size()),
+              std::log(static_cast<double>(tok->vocab_size())));
+  std::fflush(stdout);
+
+  const bool tty = isatty(fileno(stderr));
+  const int64_t tokens_per_iter = c.batch_size * c.grad_accum * c.model.block_size;
+  const int64_t first_iter = trainer->iter();
+  auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    const int64_t it = trainer->iter();
+    const auto& evals = trainer->history().evals;
+    const bool eval_now = (it % c.eval_interval == 0 || trainer->done()) && (evals.empty() || evals.back().iter != it);
+    if (eval_now) {
+      train::EvalPoint e = trainer->estimate_loss();
+      trainer->save_checkpoint(ckpt);
+      std::fprintf(stderr, "%sstep %lld: train loss %.4f, val loss %.4f (checkpoint %s)\n", tty ? "\r\033[K" : "",
+                   static_cast<long long>(e.iter), e.train_loss, e.val_loss, ckpt.c_str());
+    }
+    if (trainer->done()) break;
+    const double loss = trainer->step();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const int64_t done = trainer->iter() - first_iter;
+    const double tps = static_cast<double>(done * tokens_per_iter) / std::max(elapsed, 1e-9);
+    const double eta = elapsed / static_cast<double>(done) * static_cast<double>(c.max_iters - trainer->iter());
+    if (tty || trainer->iter() % 100 == 0 || trainer->done()) {
+      const int width = 24;
+      const int filled = static_cast<int>(width * trainer->iter() / std::max<int64_t>(1, c.max_iters));
+      std::fprintf(stderr, "%s[%s%s] iter %lld/%lld | loss %.4f | %s tok/s | ETA %s%s", tty ? "\r\033[K" : "",
+                   std::string(static_cast<size_t>(filled), '#').c_str(),
+                   std::string(static_cast<size_t>(width - filled), '.').c_str(),
+                   static_cast<long long>(trainer->iter()), static_cast<long long>(c.max_iters), loss,
+                   with_commas(static_cast<int64_t>(tps)).c_str(), format_duration(eta).c_str(), tty ? "" : "\n");
+    }
+  }
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto& last = trainer->history().evals.back();
+  // the loss curve: every iteration's training loss and the periodic estimates
+  viz::Series train_s{"train loss", {}, trainer->history().loss}, val_s{"val loss (estimate)", {}, {}};
+  for (size_t i = 0; i < train_s.y.size(); i++) train_s.x.push_back(static_cast<double>(i + 1));
+  for (const auto& e : trainer->history().evals) {
+    val_s.x.push_back(static_cast<double>(e.iter));
+    val_s.y.push_back(e.val_loss);
+  }
+  const std::string png = (std::filesystem::path(a.out) / "loss.png").string();
+  viz::plot_lines({.title = "Training loss", .xlabel = "iteration", .ylabel = "cross-entropy",
+                   .series = {train_s, val_s}, .markers = false})
+      .save_png(png);
+  std::printf("loss curve: %s\n", png.c_str());
+  std::printf("done: %lld iterations in %.1f s; train loss %.4f, val loss %.4f; checkpoint %s\n",
+              static_cast<long long>(trainer->iter() - first_iter), elapsed, last.train_loss, last.val_loss,
+              ckpt.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train a GPT language model on a UTF-8 text file (nanoGPT's train.py)");
+  auto a = std::make_shared<TrainArgs>();
+  auto& c = a->config;
+  cmd->add_option("--data", a->data, "The training text (UTF-8); split 90/10 into train and val")->required();
+  cmd->add_option("--out", a->out, "Folder for checkpoint.safetensors")->capture_default_str();
+  cmd->add_flag("--resume", a->resume, "Continue from OUT/checkpoint.safetensors");
+  cmd->add_option("--tokenizer", a->tokenizer, "char or bpe")->capture_default_str();
+  cmd->add_option("--bpe-vocab-size", a->bpe_vocab, "Vocabulary size when training a BPE tokenizer")->capture_default_str();
+  cmd->add_option("--n-layer", c.model.n_layer, "Transformer blocks")->capture_default_str();
+  cmd->add_option("--n-head", c.model.n_head, "Attention heads")->capture_default_str();
+  cmd->add_option("--n-embd", c.model.n_embd, "Model width")->capture_default_str();
+  cmd->add_option("--block-size", c.model.block_size, "Context length")->capture_default_str();
+  cmd->add_option("--dropout", c.model.dropout, "Dropout probability")->capture_default_str();
+  cmd->add_flag("--bias", c.model.bias, "Biases in Linear layers and LayerNorms");
+  cmd->add_option("--batch-size", c.batch_size, "Sequences per micro-batch")->capture_default_str();
+  cmd->add_option("--grad-accum", c.grad_accum, "Micro-batches per iteration")->capture_default_str();
+  cmd->add_option("--max-iters", c.max_iters, "Iterations (with --resume: the new total)")->capture_default_str();
+  cmd->add_option("--lr", c.lr, "Peak learning rate")->capture_default_str();
+  cmd->add_option("--min-lr", c.min_lr, "Learning rate at the end of the cosine")->capture_default_str();
+  cmd->add_option("--warmup-iters", c.warmup_iters, "Linear warmup iterations")->capture_default_str();
+  cmd->add_option("--weight-decay", c.weight_decay, "AdamW weight decay (matrices only)")->capture_default_str();
+  cmd->add_option("--beta2", c.beta2, "AdamW beta2")->capture_default_str();
+  cmd->add_option("--grad-clip", c.grad_clip, "Gradient-norm clip (0: off)")->capture_default_str();
+  cmd->add_option("--eval-interval", c.eval_interval, "Estimate the losses and checkpoint every N iterations")
+      ->capture_default_str();
+  cmd->add_option("--eval-iters", c.eval_iters, "Batches per loss estimate")->capture_default_str();
+  cmd->add_option("--seed", c.seed, "Seed for the initialisation, batches and dropout")->capture_default_str();
+  return {cmd, [a] { return run_train(*a); }};
+}
+
+}  // namespace lj::cli

@@ -1,0 +1,113 @@
+// Training a GPT, as nanoGPT's train.py does: AdamW with nanoGPT's parameter groups, warmup then
+// cosine learning rate, gradient accumulation, gradient-norm clipping, periodic train/val loss
+// estimates, and checkpoints from which a run resumes bit for bit.
+//
+// A checkpoint is one safetensors file:
+//   tensors  the model under nanoGPT's names (transformer.wte.weight, ..., lm_head.weight, the tied
+//            weight stored under both names as nanoGPT's state_dict does), and the optimizer state as
+//            "optimizer.<group>.<index>.exp_avg" / ".exp_avg_sq" / ".step" and "optimizer.step"
+//   metadata "format": "llm-journey-gpt", "model_config" (GPTConfig JSON), "tokenizer" (its JSON),
+//            "train_config", "iter" (iterations done), "sampler" (the training batch sampler's state:
+//            its generator and the batches drawn), "eval_rng" and "dropout_rng" (generator states),
+//            "history" (the losses so far)
+// It is written to a temporary file in the same folder, then renamed over the old one: a crash while
+// writing leaves the last good checkpoint intact.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llm_journey/data/dataset.hpp"
+#include "llm_journey/data/tokenizer.hpp"
+#include "llm_journey/nn/gpt.hpp"
+#include "llm_journey/optim.hpp"
+
+namespace lj::train {
+
+struct TrainConfig {
+  nn::GPTConfig model;
+  int64_t batch_size = 12;
+  int64_t grad_accum = 1;        // micro-batches per iteration
+  int64_t max_iters = 2000;
+  int64_t warmup_iters = 100;
+  int64_t lr_decay_iters = -1;   // -1: max_iters
+  double lr = 1e-3, min_lr = 1e-4;
+  double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.99;
+  double grad_clip = 1.0;        // 0: no clipping
+  int64_t eval_interval = 250;   // estimate the losses every this many iterations (and at the end)
+  int64_t eval_iters = 20;       // batches per estimate
+  uint64_t seed = 1337;
+
+  void check() const;
+  std::string to_json() const;
+  static TrainConfig from_json(const std::string& json);
+};
+
+struct EvalPoint {
+  int64_t iter;
+  double train_loss, val_loss;
+};
+
+struct History {
+  std::vector<double> loss;      // the training loss of each iteration (mean over micro-batches)
+  std::vector<EvalPoint> evals;  // the periodic estimates
+};
+
+class Trainer {
+ public:
+  // A fresh run: set_seed(config.seed), then the model, then the optimizer.
+  Trainer(const TrainConfig& config, const data::Dataset& dataset, const data::Tokenizer& tokenizer);
+  // A run resumed from a checkpoint written by save_checkpoint; the dataset must be the same corpus.
+  // max_iters may be raised (the schedule follows the new value).
+  static std::unique_ptr<Trainer> resume(const std::string& checkpoint_path, const data::Dataset& dataset,
+                                         int64_t max_iters = -1);
+
+  // One iteration: grad_accum forward/backward passes, clipping, one AdamW step. Returns the loss.
+  double step();
+  // nanoGPT's estimate_loss: the mean loss of eval_iters random batches of each split, in eval mode,
+  // drawn from the trainer's own evaluation generator.
+  EvalPoint estimate_loss();
+  bool done() const { return iter_ >= config_.max_iters; }
+  int64_t iter() const { return iter_; }
+  double lr_at(int64_t it) const;
+
+  void save_checkpoint(const std::string& path) const;
+
+  nn::GPT& model() { return *model_; }
+  optim::AdamW& optimizer() { return *optimizer_; }
+  const TrainConfig& config() const { return config_; }
+  const History& history() const { return history_; }
+  const data::Tokenizer& tokenizer() const { return *tokenizer_; }
+
+ private:
+  Trainer(const TrainConfig& config, const data::Dataset& dataset, const data::Tokenizer& tokenizer, bool seed);
+  TrainConfig config_;
+  const data::Dataset* dataset_;
+  std::unique_ptr<data::Tokenizer> tokenizer_;
+  std::unique_ptr<nn::GPT> model_;
+  std::unique_ptr<optim::AdamW> optimizer_;
+  data::BatchSampler sampler_;
+  Generator eval_gen_;
+  int64_t iter_ = 0;
+  History history_;
+};
+
+// A model and tokenizer read back from a checkpoint (for generate and eval).
+struct LoadedModel {
+  std::unique_ptr<nn::GPT> model;
+  std::unique_ptr<data::Tokenizer> tokenizer;
+};
+LoadedModel load_checkpoint(const std::string& path);
+
+// The mean cross-entropy over the evaluation windows of `tokens` (starts every block_size tokens, the
+// last incomplete window dropped; see data::eval_batch), in batches of batch_size windows. Returns
+// the mean over all predicted tokens; perplexity is its exp.
+struct EvalResult {
+  double loss;
+  int64_t windows, tokens;
+};
+EvalResult evaluate(nn::GPT& model, const std::vector<int64_t>& tokens, int64_t batch_size = 32);
+
+}  // namespace lj::train

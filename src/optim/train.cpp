@@ -1,0 +1,238 @@
+// The training loop's pieces: one iteration, loss estimates, checkpoints (the format is in train.hpp).
+#include "llm_journey/train.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "llm_journey/autograd.hpp"
+#include "llm_journey/io.hpp"
+#include "llm_journey/ops_lm.hpp"
+
+namespace lj::train {
+
+using nlohmann::json;
+
+void TrainConfig::check() const {
+  model.check();
+  LJ_CHECK(batch_size > 0, "train: batch_size=", batch_size, " must be positive");
+  LJ_CHECK(grad_accum > 0, "train: grad_accum=", grad_accum, " must be positive");
+  LJ_CHECK(max_iters >= 0, "train: max_iters=", max_iters, " must be non-negative");
+  LJ_CHECK(warmup_iters >= 0, "train: warmup_iters=", warmup_iters, " must be non-negative");
+  LJ_CHECK(lr > 0 && min_lr >= 0 && min_lr <= lr, "train: need 0 <= min_lr=", min_lr, " <= lr=", lr, " and lr > 0");
+  LJ_CHECK(weight_decay >= 0, "train: weight_decay=", weight_decay, " must be non-negative");
+  LJ_CHECK(grad_clip >= 0, "train: grad_clip=", grad_clip, " must be non-negative (0 turns clipping off)");
+  LJ_CHECK(eval_interval > 0, "train: eval_interval=", eval_interval, " must be positive");
+  LJ_CHECK(eval_iters > 0, "train: eval_iters=", eval_iters, " must be positive");
+}
+
+std::string TrainConfig::to_json() const {
+  json j = {{"model", json::parse(model.to_json())},
+            {"batch_size", batch_size}, {"grad_accum", grad_accum}, {"max_iters", max_iters},
+            {"warmup_iters", warmup_iters}, {"lr_decay_iters", lr_decay_iters}, {"lr", lr}, {"min_lr", min_lr},
+            {"weight_decay", weight_decay}, {"beta1", beta1}, {"beta2", beta2}, {"grad_clip", grad_clip},
+            {"eval_interval", eval_interval}, {"eval_iters", eval_iters}, {"seed", seed}};
+  return j.dump();
+}
+
+TrainConfig TrainConfig::from_json(const std::string& text) {
+  try {
+    json j = json::parse(text);
+    TrainConfig c;
+    c.model = nn::GPTConfig::from_json(j.at("model").dump());
+    c.batch_size = j.at("batch_size").get<int64_t>();
+    c.grad_accum = j.at("grad_accum").get<int64_t>();
+    c.max_iters = j.at("max_iters").get<int64_t>();
+    c.warmup_iters = j.at("warmup_iters").get<int64_t>();
+    c.lr_decay_iters = j.at("lr_decay_iters").get<int64_t>();
+    c.lr = j.at("lr").get<double>();
+    c.min_lr = j.at("min_lr").get<double>();
+    c.weight_decay = j.at("weight_decay").get<double>();
+    c.beta1 = j.at("beta1").get<double>();
+    c.beta2 = j.at("beta2").get<double>();
+    c.grad_clip = j.at("grad_clip").get<double>();
+    c.eval_interval = j.at("eval_interval").get<int64_t>();
+    c.eval_iters = j.at("eval_iters").get<int64_t>();
+    c.seed = j.at("seed").get<uint64_t>();
+    c.check();
+    return c;
+  } catch (const json::exception& e) {
+    throw Error(std::string("train: the training config in the checkpoint is malformed: ") + e.what());
+  }
+}
+
+static TrainConfig checked(const TrainConfig& c, const data::Tokenizer& tok) {
+  c.check();
+  LJ_CHECK(c.model.vocab_size == tok.vocab_size(), "train: the model's vocab_size=", c.model.vocab_size,
+           " differs from the tokenizer's ", tok.vocab_size());
+  return c;
+}
+
+Trainer::Trainer(const TrainConfig& config, const data::Dataset& dataset, const data::Tokenizer& tokenizer)
+    : Trainer(config, dataset, tokenizer, true) {}
+
+Trainer::Trainer(const TrainConfig& config, const data::Dataset& dataset, const data::Tokenizer& tokenizer, bool seed)
+    : config_(checked(config, tokenizer)),
+      dataset_(&dataset),
+      tokenizer_(tokenizer.clone()),
+      sampler_(dataset.train(), config.batch_size, config.model.block_size, config.seed),
+      eval_gen_(config.seed + 1) {
+  const int64_t T = config.model.block_size;
+  LJ_CHECK(static_cast<int64_t>(dataset.train().size()) > T && static_cast<int64_t>(dataset.val().size()) > T,
+           "train: the splits have ", dataset.train().size(), " and ", dataset.val().size(),
+           " tokens; each needs more than block_size=", T);
+  if (seed) set_seed(config.seed);  // the model's initialisation, then dropout, draw from here
+  model_ = std::make_unique<nn::GPT>(config.model);
+  optimizer_ = std::make_unique<optim::AdamW>(
+      optim::param_groups(*model_, config.weight_decay),
+      optim::AdamWOptions{.lr = config.lr, .beta1 = config.beta1, .beta2 = config.beta2, .eps = 1e-8});
+}
+
+double Trainer::lr_at(int64_t it) const {
+  const int64_t decay = config_.lr_decay_iters < 0 ? config_.max_iters : config_.lr_decay_iters;
+  return optim::cosine_lr(it, config_.lr, config_.min_lr, std::min(config_.warmup_iters, decay), decay);
+}
+
+double Trainer::step() {
+  model_->train();
+  optimizer_->set_lr(lr_at(iter_));
+  double total = 0;
+  for (int64_t micro = 0; micro < config_.grad_accum; micro++) {
+    data::Batch b = sampler_.next();
+    Tensor loss = cross_entropy(model_->forward(b.x), b.y_ids);
+    total += loss.item();
+    // gradients of the mean over the micro-batches
+    (config_.grad_accum > 1 ? loss * (1.0f / static_cast<float>(config_.grad_accum)) : loss).backward();
+  }
+  if (config_.grad_clip > 0) optim::clip_grad_norm(model_->parameters(), config_.grad_clip);
+  optimizer_->step();
+  optimizer_->zero_grad();
+  iter_++;
+  const double mean = total / static_cast<double>(config_.grad_accum);
+  history_.loss.push_back(mean);
+  return mean;
+}
+
+EvalPoint Trainer::estimate_loss() {
+  NoGradGuard no_grad;
+  model_->eval();
+  double out[2];
+  for (int s = 0; s < 2; s++) {
+    const auto& tokens = s == 0 ? dataset_->train() : dataset_->val();
+    double sum = 0;
+    for (int64_t k = 0; k < config_.eval_iters; k++) {
+      data::Batch b = data::get_batch(tokens, config_.batch_size, config_.model.block_size, eval_gen_);
+      sum += cross_entropy(model_->forward(b.x), b.y_ids).item();
+    }
+    out[s] = sum / static_cast<double>(config_.eval_iters);
+  }
+  model_->train();
+  EvalPoint e{iter_, out[0], out[1]};
+  history_.evals.push_back(e);
+  return e;
+}
+
+// --- checkpoints ---------------------------------------------------------------------------------
+
+static json history_json(const History& h) {
+  json evals = json::array();
+  for (const auto& e : h.evals) evals.push_back({e.iter, e.train_loss, e.val_loss});
+  return {{"loss", h.loss}, {"evals", evals}};
+}
+
+void Trainer::save_checkpoint(const std::string& path) const {
+  io::TensorMap tensors;
+  for (auto& [name, p] : model_->named_parameters()) tensors[name] = p;
+  for (auto& [name, t] : optimizer_->state()) tensors["optimizer." + name] = t;
+  io::Metadata meta{{"format", "llm-journey-gpt"},
+                    {"model_config", config_.model.to_json()},
+                    {"tokenizer", tokenizer_->serialize()},
+                    {"train_config", config_.to_json()},
+                    {"iter", std::to_string(iter_)},
+                    {"sampler", sampler_.state()},
+                    {"eval_rng", eval_gen_.state()},
+                    {"dropout_rng", default_generator().state()},
+                    {"history", history_json(history_).dump()}};
+  const std::filesystem::path final_path(path);
+  if (final_path.has_parent_path()) std::filesystem::create_directories(final_path.parent_path());
+  const std::string tmp = path + ".tmp";
+  io::save_safetensors(tmp, tensors, meta);
+  std::error_code ec;
+  std::filesystem::rename(tmp, final_path, ec);  // atomic on POSIX: readers see the old or the new file
+  LJ_CHECK(!ec, "train: cannot move the checkpoint ", tmp, " to ", path, ": ", ec.message());
+}
+
+static const std::string& meta_at(const io::Metadata& m, const std::string& key, const std::string& path) {
+  auto it = m.find(key);
+  LJ_CHECK(it != m.end(), "checkpoint ", path, " has no metadata '", key,
+           "'; is it a checkpoint written by llm-journey train?");
+  return it->second;
+}
+
+static void load_weights(nn::GPT& model, const io::TensorMap& tensors, const std::string& path) {
+  for (auto& [name, p] : model.named_parameters()) {
+    auto it = tensors.find(name);
+    LJ_CHECK(it != tensors.end(), "checkpoint ", path, " has no tensor '", name, "'");
+    LJ_CHECK(it->second.shape() == p.shape(), "checkpoint ", path, ": '", name, "' has shape ", it->second.shape(),
+             ", the model expects ", p.shape());
+    p.copy_(it->second);
+  }
+}
+
+LoadedModel load_checkpoint(const std::string& path) {
+  io::Metadata meta;
+  io::TensorMap tensors = io::load_safetensors(path, &meta);
+  LoadedModel out;
+  out.tokenizer = data::Tokenizer::deserialize(meta_at(meta, "tokenizer", path));
+  nn::GPTConfig cfg = nn::GPTConfig::from_json(meta_at(meta, "model_config", path));
+  LJ_CHECK(cfg.vocab_size == out.tokenizer->vocab_size(), "checkpoint ", path, ": the model's vocab_size=",
+           cfg.vocab_size, " differs from its tokenizer's ", out.tokenizer->vocab_size());
+  out.model = std::make_unique<nn::GPT>(cfg);
+  load_weights(*out.model, tensors, path);
+  out.model->eval();
+  return out;
+}
+
+std::unique_ptr<Trainer> Trainer::resume(const std::string& path, const data::Dataset& dataset, int64_t max_iters) {
+  io::Metadata meta;
+  io::TensorMap tensors = io::load_safetensors(path, &meta);
+  LJ_CHECK(meta_at(meta, "format", path) == "llm-journey-gpt", "checkpoint ", path, " has format '",
+           meta.at("format"), "', expected llm-journey-gpt");
+  TrainConfig cfg = TrainConfig::from_json(meta_at(meta, "train_config", path));
+  if (max_iters >= 0) cfg.max_iters = max_iters;
+  auto tok = data::Tokenizer::deserialize(meta_at(meta, "tokenizer", path));
+  std::unique_ptr<Trainer> t(new Trainer(cfg, dataset, *tok, false));
+  load_weights(*t->model_, tensors, path);
+  std::vector<std::pair<std::string, Tensor>> state;
+  for (auto& [name, tensor] : tensors)
+    if (name.rfind("optimizer.", 0) == 0) state.emplace_back(name.substr(10), tensor);
+  t->optimizer_->load_state(state);
+  t->iter_ = std::stoll(meta_at(meta, "iter", path));
+  t->sampler_.set_state(meta_at(meta, "sampler", path));
+  t->eval_gen_.set_state(meta_at(meta, "eval_rng", path));
+  default_generator().set_state(meta_at(meta, "dropout_rng", path));
+  json h = json::parse(meta_at(meta, "history", path));
+  t->history_.loss = h.at("loss").get<std::vector<double>>();
+  for (auto& e : h.at("evals")) t->history_.evals.push_back({e[0].get<int64_t>(), e[1].get<double>(), e[2].get<double>()});
+  return t;
+}
+
+EvalResult evaluate(nn::GPT& model, const std::vector<int64_t>& tokens, int64_t batch_size) {
+  LJ_CHECK(batch_size > 0, "evaluate: batch_size=", batch_size, " must be positive");
+  NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  const int64_t T = model.config.block_size;
+  const int64_t n = data::num_eval_windows(static_cast<int64_t>(tokens.size()), T);
+  LJ_CHECK(n > 0, "evaluate: ", tokens.size(), " tokens make no window of block_size + 1 = ", T + 1);
+  double sum = 0;
+  for (int64_t first = 0; first < n; first += batch_size) {
+    data::Batch b = data::eval_batch(tokens, T, first, batch_size);
+    sum += static_cast<double>(cross_entropy(model.forward(b.x), b.y_ids).item()) * static_cast<double>(b.batch_size);
+  }
+  model.train(was_training);
+  return {sum / static_cast<double>(n), n, n * T};
+}
+
+}  // namespace lj::train
