@@ -10,6 +10,7 @@
 
 #include "llm_journey/autograd.hpp"
 #include "llm_journey/ops.hpp"
+#include "ops/fast_math.hpp"
 #include "ops/kernels.hpp"
 #include "ops/parallel.hpp"
 
@@ -41,17 +42,42 @@ void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q,
                 k + b * lk.b + h * lk.h, lk.t, T(0), P + r0 * d.S, d.S);
       }
       const float* mrow0 = mask.data ? mask.data + b * mask.b + h * mask.h : nullptr;
-      for (int64_t i = 0; i < d.T; i++) {
-        T* p = P + i * d.S;
-        // Keys j >= jend are in the future (causal); masked keys get -inf, hence weight exactly 0.
-        const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
-        if (mrow0) {
-          const float* mrow = mrow0 + i * mask.t;
+      if (d.S < 32) {
+        // Short rows (small sequences): shift each row by its max (-inf where not allowed), then one
+        // vectorised exp over the whole (T,S) block, then normalise; a row with no allowed key
+        // sums to 0 and stays all zeros.
+        for (int64_t i = 0; i < d.T; i++) {
+          T* p = P + i * d.S;
+          const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
+          const float* mrow = mrow0 ? mrow0 + i * mask.t : nullptr;
+          T m = -INFINITY;
           for (int64_t j = 0; j < jend; j++)
-            if (mrow[j * mask.s] == 0.0f) p[j] = -INFINITY;
+            if (!mrow || mrow[j * mask.s] != 0.0f) m = std::max(m, p[j]);
+          for (int64_t j = 0; j < d.S; j++)
+            p[j] = (j < jend && m != -INFINITY && (!mrow || mrow[j * mask.s] != 0.0f)) ? p[j] - m : T(-INFINITY);
         }
-        softmax_row(p, p, jend);  // a row with no allowed key becomes zeros, not NaN
-        for (int64_t j = jend; j < d.S; j++) p[j] = 0;
+#pragma omp simd
+        for (int64_t t = 0; t < TS; t++) P[t] = fast::exp_of(P[t]);
+        for (int64_t i = 0; i < d.T; i++) {
+          T* p = P + i * d.S;
+          T sum = 0;
+          for (int64_t j = 0; j < d.S; j++) sum += p[j];
+          const T inv = sum > 0 ? T(1) / sum : T(0);
+          for (int64_t j = 0; j < d.S; j++) p[j] *= inv;
+        }
+      } else {
+        for (int64_t i = 0; i < d.T; i++) {
+          T* p = P + i * d.S;
+          // Keys j >= jend are in the future (causal); masked keys get -inf, hence weight exactly 0.
+          const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
+          if (mrow0) {
+            const float* mrow = mrow0 + i * mask.t;
+            for (int64_t j = 0; j < jend; j++)
+              if (mrow[j * mask.s] == 0.0f) p[j] = -INFINITY;
+          }
+          softmax_row(p, p, jend);  // a row with no allowed key becomes zeros, not NaN
+          for (int64_t j = jend; j < d.S; j++) p[j] = 0;
+        }
       }
       const T* A = P;
       if (drop) {

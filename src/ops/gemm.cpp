@@ -78,7 +78,9 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
   if (M == 0 || N == 0) return;
   if (static_cast<double>(M) * N * K < kSmallMacs) return small_gemm<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   // OpenBLAS (OpenMP build) takes its thread count from omp_get_max_threads() at each call.
-  const bool serial = static_cast<double>(M) * N * K < kGemmParallelMin && !omp_in_parallel();
+  // (Below 256K it stays serial by itself; changing the thread count costs OpenBLAS a re-setup.)
+  const double macs = static_cast<double>(M) * N * K;
+  const bool serial = macs >= 262144 && macs < kGemmParallelMin && !omp_in_parallel();
   const int threads = serial ? omp_get_max_threads() : 0;
   if (serial && threads > 1) omp_set_num_threads(1);
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(M),

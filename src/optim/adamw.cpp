@@ -71,6 +71,7 @@ void AdamW::step() {
       float* v = s.exp_avg_sq.data();
       const int64_t n = p.numel();
       parallel_for(n, n * 4, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
         for (int64_t j = i0; j < i1; j++) {
           w[j] *= decay;
           m[j] = m[j] * fb1 + gd[j] * a1;

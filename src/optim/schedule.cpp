@@ -27,8 +27,10 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   double sq = 0;
   for (const Tensor& g : grads) {
     const float* d = g.data();
+    const int64_t n = g.numel();
     double s = 0;
-    for (int64_t i = 0; i < g.numel(); i++) s += static_cast<double>(d[i]) * d[i];
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < n; i++) s += static_cast<double>(d[i]) * d[i];
     sq += s;
   }
   const double norm = std::sqrt(sq);
@@ -36,7 +38,9 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   if (coef < 1.0f)
     for (Tensor& g : grads) {
       float* d = g.data();
-      for (int64_t i = 0; i < g.numel(); i++) d[i] *= coef;
+      const int64_t n = g.numel();
+#pragma omp simd
+      for (int64_t i = 0; i < n; i++) d[i] *= coef;
     }
   return norm;
 }
