@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       lj::cli::add_train_command(app),
       lj::cli::add_generate_command(app),
       lj::cli::add_eval_command(app),
+      lj::cli::add_attention_command(app),
       // further commands: one line each
   };
 

@@ -107,6 +107,7 @@ Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, size_t laye
     offset = start;  // the new queries are the last T of start + T positions
   }
   AttentionResult r = scaled_dot_product_attention(q, k, v, Tensor(), /*causal=*/true, dropout, is_training(), offset);
+  attention_weights_ = r.weights.detach();
   // (B, H, T, hd) -> (B, T, H, hd) -> (B, T, C): the output is stored as (B, T, H, hd), so this is free.
   return resid_dropout(c_proj(r.output.transpose(1, 2).reshape({B, T, n_embd})));
 }

@@ -57,6 +57,10 @@ class CausalSelfAttention : public Module {
   // x (B, T, C) -> (B, T, C). With a cache, x holds the T newest positions: their keys and values are
   // appended to the cache, and they attend to everything cached before them.
   Tensor forward(const Tensor& x, KVCache* cache = nullptr, size_t layer = 0);
+  // The weights of the last forward, per head (B, H, T, S), before dropout, cut from the graph: the
+  // rows are the queries, the columns the keys (S = T without a cache). Recording them is free (the
+  // backward pass keeps them anyway) and never changes the output.
+  const Tensor& attention_weights() const { return attention_weights_; }
   std::string type_name() const override { return "CausalSelfAttention"; }
   std::string extra_repr() const override;
   void visit(Visitor& v) override;
@@ -65,6 +69,9 @@ class CausalSelfAttention : public Module {
   double dropout;
   Linear c_attn, c_proj;
   Dropout resid_dropout;
+
+ private:
+  Tensor attention_weights_;
 };
 
 class MLP : public UnaryModule {
