@@ -41,7 +41,7 @@ test-sanitize: setup-test
 	       -DLJ_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(SAN_BUILD) -j $(JOBS)
 	@cd $(SAN_BUILD) && ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	   ctest --output-on-failure -j $(JOBS)
+	   ctest --output-on-failure -j $(JOBS) -LE slow
 
 bench: build
 	@bench/compare.sh $(BUILD)
