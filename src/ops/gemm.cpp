@@ -13,6 +13,25 @@ namespace lj::kernels {
 
 constexpr double kSmallMacs = 16384;
 
+// C[i,:] += alpha op(A)[i,:] B for a compile-time width N: the row of C stays in registers across k
+// (with a run-time N it would go through memory, one store-to-load round trip per k).
+template <typename T, int N>
+static void small_gemm_rows(bool ta, int64_t M, int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
+                            T* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; i++) {
+    T acc[N] = {};
+    for (int64_t k = 0; k < K; k++) {
+      const T a = ta ? A[k * lda + i] : A[i * lda + k];
+      const T* b = B + k * ldb;
+#pragma omp simd
+      for (int j = 0; j < N; j++) acc[j] += a * b[j];
+    }
+    T* c = C + i * ldc;
+#pragma omp simd
+    for (int j = 0; j < N; j++) c[j] += alpha * acc[j];
+  }
+}
+
 // C = alpha op(A) op(B) + beta C for tiny sizes.
 template <typename T>
 static void small_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
@@ -52,6 +71,15 @@ static void small_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alph
       }
     }
     return;
+  }
+  if (!tb) {
+    switch (N) {  // the widths of attention heads at small sizes
+      case 8: return small_gemm_rows<T, 8>(ta, M, K, alpha, A, lda, B, ldb, C, ldc);
+      case 16: return small_gemm_rows<T, 16>(ta, M, K, alpha, A, lda, B, ldb, C, ldc);
+      case 32: return small_gemm_rows<T, 32>(ta, M, K, alpha, A, lda, B, ldb, C, ldc);
+      case 64: return small_gemm_rows<T, 64>(ta, M, K, alpha, A, lda, B, ldb, C, ldc);
+      default: break;
+    }
   }
   // C[i,:] += alpha A[i,k] B[k,:], the innermost loop over contiguous rows of B and C.
   for (int64_t i = 0; i < M; i++) {
