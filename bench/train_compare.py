@@ -6,8 +6,9 @@ peak memory (max RSS) of each process.
 
   bench/train_compare.py [--build build] [--iters 300] [--data ../shared/data/tinyshakespeare.txt]
 
-Both get the best thread settings for this 2-core machine: 2 threads, OMP_WAIT_POLICY=PASSIVE
-(torch.set_num_threads(2)). OPENBLAS_CORETYPE is passed through (see the note printed at the end).
+Both get their best thread settings for this 2-core machine: 2 threads; PyTorch with
+OMP_WAIT_POLICY=PASSIVE (torch.set_num_threads(2)), ours with its own defaults (runtime.hpp). Both use
+the same OpenBLAS kernels: OPENBLAS_CORETYPE as ours chooses it (runtime.hpp) unless already set.
 """
 import argparse
 import os
@@ -78,7 +79,14 @@ def main():
     a = ap.parse_args()
     if a.torch_child:
         return torch_run(a.data, a.iters, 2000)
-    env = dict(os.environ, OMP_NUM_THREADS="2", OMP_WAIT_POLICY="PASSIVE")
+    if "OPENBLAS_CORETYPE" not in os.environ:  # the core our binaries choose (runtime.hpp), for both
+        flags = open("/proc/cpuinfo").read()
+        if all(f in flags for f in ("avx512f", "avx512bw", "avx512dq", "avx512vl")):
+            os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
+        elif "avx2" in flags and "fma" in flags:
+            os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    torch_env = dict(env, OMP_WAIT_POLICY="PASSIVE")
     c = CONFIG
     tokens_per_iter = c["batch_size"] * c["block_size"]
 
@@ -101,7 +109,7 @@ def main():
     ours_rss = max_rss_mb(usage)
     subprocess.run(["rm", "-rf", out_dir])
 
-    q = subprocess.run([sys.executable, __file__, "--torch-child", "--iters", str(a.iters), "--data", a.data], env=env,
+    q = subprocess.run([sys.executable, __file__, "--torch-child", "--iters", str(a.iters), "--data", a.data], env=torch_env,
                        stdout=subprocess.PIPE, text=True)
     usage2 = resource.getrusage(resource.RUSAGE_CHILDREN)
     m2 = re.search(r"TORCH iters (\d+) seconds ([\d.]+)", q.stdout)
@@ -111,7 +119,7 @@ def main():
     # RUSAGE_CHILDREN's maxrss is the largest of all children so far: the torch child is the larger
     torch_rss = max_rss_mb(usage2)
 
-    print(f"nanoGPT CPU config (4L/4H/128, block 64, batch 12), {a.iters} iterations, 2 threads, OMP_WAIT_POLICY=PASSIVE,"
+    print(f"nanoGPT CPU config (4L/4H/128, block 64, batch 12), {a.iters} iterations, 2 threads (PyTorch: OMP_WAIT_POLICY=PASSIVE),"
           f" OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(auto)')}")
     print(f"{'':12s}{'tokens/s':>12s}{'peak RSS MB':>14s}")
     print(f"{'llm-journey':12s}{ours_tps:12,.0f}{ours_rss:14.1f}")
