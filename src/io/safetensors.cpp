@@ -74,6 +74,8 @@ json parse_header(const char* p, size_t n, const std::string& file) {
     if (what.find("UTF-8") != std::string::npos)
       throw Error(file + ": the header is not valid UTF-8 (tensor names must be UTF-8): " + what);
     throw Error(file + ": the header is not valid JSON: " + what);
+  } catch (const json::exception& e) {  // e.g. a number too large for any type (out_of_range 406)
+    throw Error(file + ": the header cannot be read: " + std::string(e.what()));
   }
   LJ_CHECK(duplicate.empty(), file, ": duplicate name '", duplicate, "' in the header");
   return header;

@@ -3,7 +3,8 @@
 # Builds the libFuzzer harness tests/fuzz/fuzz_NAME.cpp with clang++ from the parser's own sources
 # (src/io/NAME.cpp and what it needs, none of the tensor code) under ASan and UBSan, then fuzzes for
 # SECONDS from the seed corpus tests/fuzz/corpus/NAME (read-only; new inputs go to WORK_DIR).
-# Any crash, sanitizer report or leak fails, leaving the input in WORK_DIR.
+# Any crash, sanitizer report or leak fails, leaving the input in WORK_DIR. The seed is fixed so that
+# a run is repeatable; the corpus kept in WORK_DIR grows from run to run.
 set -eu
 name=$1 src=$2 work=$3 secs=$4
 cxx=${LJ_FUZZ_CXX:-clang++}
@@ -24,5 +25,5 @@ if [ $stale = 1 ]; then
     -I"$src/include" -I"$src/src" $sources -o "$bin"
 fi
 cd "$work"
-exec "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
+exec "$bin" -seed=1 -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
   -artifact_prefix="$work/crash_${name}_" "$work/corpus_$name" "$src/tests/fuzz/corpus/$name"

@@ -54,6 +54,12 @@ TEST(SafetensorsBad, AbsurdHeaderLength) {
 
 TEST(SafetensorsBad, NotJson) { EXPECT_TRUE(st_fails(st_bytes("{\"a\": [1, 2", 0), {"not valid JSON"})); }
 
+// Found by the fuzzer: a number too large for any JSON number type made the JSON library throw
+// out_of_range rather than parse_error.
+TEST(SafetensorsBad, NumberTooLarge) {
+  EXPECT_TRUE(st_fails(st_bytes("{\"u\": {\"dtype\": 7777777777e7777777777777777777}}", 0), {"cannot be read", "406"}));
+}
+
 TEST(SafetensorsBad, HeaderNotAnObject) { EXPECT_TRUE(st_fails(st_bytes("[1, 2]", 0), {"must be a JSON object"})); }
 
 TEST(SafetensorsBad, OffsetsOutOfRange) {
