@@ -199,7 +199,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
         size_t closed = 0;
         for (size_t d = 0; d < nd; d++)
           if ((i + 1) % (st[d] * s[d]) == 0) closed++;
-        body << std::string(closed, ']') << ((i + 1 < n && closed) ? "," : (i + 1 < n ? "," : ""));
+        body << std::string(closed, ']') << (i + 1 < n ? "," : "");
       }
     }
   }
