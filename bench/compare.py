@@ -5,7 +5,9 @@ PyTorch gets its best settings: torch.set_num_threads(THREADS) (it defaults to 1
 OMP_WAIT_POLICY=PASSIVE (set before torch loads; it doubles torch's speed on the large case here).
 Two PyTorch versions of each layer are timed: the course library's modules (tests/torch_ref/course.py,
 the same computation as ours) and, where one exists, PyTorch's native layer (nn.MultiheadAttention,
-nn.TransformerEncoderLayer); the ratio is against the faster of the two.
+nn.TransformerEncoderLayer). Two ratios: against the course module (the notebook's computation) and
+against the faster of the two. Each side's time is the best of --repetitions runs (the machine is
+shared; a neighbour can only slow a run down).
 
 Usage: bench/compare.py BUILD_DIR [--threads N]"""
 import argparse
@@ -18,15 +20,23 @@ import time
 ap = argparse.ArgumentParser()
 ap.add_argument("build")
 ap.add_argument("--threads", type=int, default=os.cpu_count())
-ap.add_argument("--min-time", type=float, default=1.0)
+ap.add_argument("--min-time", type=float, default=0.5)
+ap.add_argument("--repetitions", type=int, default=5)
 args = ap.parse_args()
 
 env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
 ours_json = subprocess.run([os.path.join(args.build, "bench", "bench_layers"), "--benchmark_format=json",
-                            f"--benchmark_min_time={args.min_time}"], env=env, capture_output=True, text=True,
-                           check=True).stdout
+                            f"--benchmark_min_time={args.min_time}", f"--benchmark_repetitions={args.repetitions}"],
+                           env=env, capture_output=True, text=True, check=True).stdout
 report = json.loads(ours_json)
-ours = {b["name"]: b for b in report["benchmarks"]}
+# This machine is shared: a run can be slowed by a neighbour, never sped up. Each side is timed
+# `repetitions` times and its best time is kept.
+ours = {}
+for b in report["benchmarks"]:
+    if b.get("run_type") == "iteration":
+        name = b.get("run_name", b["name"])
+        if name not in ours or b["real_time"] < ours[name]["real_time"]:
+            ours[name] = b
 
 os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 # The same OpenBLAS kernels for both: Debian's OpenBLAS falls back to slow generic kernels on CPUs it
@@ -45,14 +55,19 @@ CASES = {"seed": dict(B=2, T=10, D=64, H=8, F=256, causal=False, norm_first=Fals
 
 
 def timeit(fn, min_time):
+    """The best of `repetitions` timings, each the mean over at least min_time seconds."""
     fn()
-    n, start = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        el = time.perf_counter() - start
-        if el >= min_time and n >= 3:
-            return el / n
+    best = float("inf")
+    for _ in range(args.repetitions):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            el = time.perf_counter() - start
+            if el >= min_time and n >= 3:
+                break
+        best = min(best, el / n)
+    return best
 
 
 def torch_cases(c):
@@ -92,7 +107,8 @@ def torch_cases(c):
 peak = ours["BM_PeakSGEMM"]["flops"] / (ours["BM_PeakSGEMM"]["real_time"] * 1e-3)
 print(f"threads: {args.threads}; OpenBLAS core: {blas_core} (both); measured fp32 peak (OpenBLAS SGEMM 2048^3): {peak / 1e9:.0f} GFLOP/s"
       f" (nominal ~230 GFLOP/s on 2 cores)")
-print(f"{'case':<30}{'ours':>11}{'torch course':>14}{'torch native':>14}{'speed-up':>10}{'GFLOP/s':>9}{'% peak':>8}")
+print(f"{'case':<30}{'ours':>11}{'torch course':>14}{'torch native':>14}{'vs course':>10}{'vs faster':>10}"
+      f"{'GFLOP/s':>9}{'% peak':>8}")
 for tag, c in CASES.items():
     t = torch_cases(c)
     for name, (course_s, native_s) in t.items():
@@ -103,4 +119,4 @@ for tag, c in CASES.items():
         gflops = b["flops"] / ours_s / 1e9
         fmt = lambda s: f"{s * 1e3:.3f} ms" if s >= 1e-3 else f"{s * 1e6:.1f} us"  # noqa: E731
         print(f"{name + ' ' + tag:<30}{fmt(ours_s):>11}{fmt(course_s):>14}{fmt(native_s):>14}"
-              f"{best / ours_s:>9.1f}x{gflops:>9.1f}{100 * gflops * 1e9 / peak:>7.0f}%")
+              f"{course_s / ours_s:>9.1f}x{best / ours_s:>9.1f}x{gflops:>9.1f}{100 * gflops * 1e9 / peak:>7.0f}%")

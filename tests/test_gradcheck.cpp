@@ -153,35 +153,38 @@ TEST(GradCheck, LayerNorm) {
             });
 }
 
-// Attention with a mask (one query blocked entirely), causal, and dropout multipliers fixed.
+// Attention with a mask (one query blocked entirely), causal, and dropout multipliers fixed; for a
+// short key sequence (the row-wise kernel) and longer ones (the kernel through gemm).
 TEST(GradCheck, Attention) {
-  const kernels::AttentionDims d{2, 2, 3, 4, 5, 3};
-  const int64_t BH = d.B * d.H;
-  Vec q = random_vec(BH * d.T * d.dk, 12), k = random_vec(BH * d.S * d.dk, 13), v = random_vec(BH * d.S * d.dv, 14);
-  std::vector<float> mask(d.T * d.S, 1.0f);
-  mask[1 * d.S + 0] = 0;  // query 1 may not see key 0
-  for (int64_t j = 0; j < d.S; j++) mask[2 * d.S + j] = 0;  // query 2 sees nothing
-  kernels::MaskView mv{mask.data(), 0, 0, d.S, 1};
-  auto lay = [&](int64_t T, int64_t D) { return kernels::Layout{d.H * T * D, T * D, D}; };
-  for (bool causal : {false, true}) {
-    for (bool with_drop : {false, true}) {
-      Vec drop = random_vec(BH * d.T * d.S, 15, 0, 1);
-      for (auto& x : drop) x = x < 0.3 ? 0.0 : 1.0 / 0.7;
-      const double* dr = with_drop ? drop.data() : nullptr;
-      Vec weights(BH * d.T * d.S);
-      auto fwd = [&](Vec& y) {
-        kernels::attention_forward<double>(y.data(), lay(d.T, d.dv), weights.data(), dr, q.data(), lay(d.T, d.dk),
-                                           k.data(), lay(d.S, d.dk), v.data(), lay(d.S, d.dv), mv, causal, 1, d);
-      };
-      gradcheck(causal ? "attention causal" : "attention", {&q, &k, &v}, BH * d.T * d.dv, fwd,
-                [&](const Vec& dy, std::vector<Vec>& g) {
-                  Vec y(BH * d.T * d.dv);
-                  fwd(y);
-                  kernels::attention_backward<double>(g[0].data(), lay(d.T, d.dk), g[1].data(), lay(d.S, d.dk),
-                                                      g[2].data(), lay(d.S, d.dv), dy.data(), lay(d.T, d.dv),
-                                                      weights.data(), dr, q.data(), lay(d.T, d.dk), k.data(),
-                                                      lay(d.S, d.dk), v.data(), lay(d.S, d.dv), causal, 1, d);
-                });
+  for (const kernels::AttentionDims d : {kernels::AttentionDims{2, 2, 3, 4, 5, 3}, kernels::AttentionDims{1, 2, 3, 70, 4, 3},
+                                          kernels::AttentionDims{1, 1, 3, 40, 8, 8}}) {
+    const int64_t BH = d.B * d.H;
+    Vec q = random_vec(BH * d.T * d.dk, 12), k = random_vec(BH * d.S * d.dk, 13), v = random_vec(BH * d.S * d.dv, 14);
+    std::vector<float> mask(d.T * d.S, 1.0f);
+    mask[1 * d.S + 0] = 0;  // query 1 may not see key 0
+    for (int64_t j = 0; j < d.S; j++) mask[2 * d.S + j] = 0;  // query 2 sees nothing
+    kernels::MaskView mv{mask.data(), 0, 0, d.S, 1};
+    auto lay = [&](int64_t T, int64_t D) { return kernels::Layout{d.H * T * D, T * D, D}; };
+    for (bool causal : {false, true}) {
+      for (bool with_drop : {false, true}) {
+        Vec drop = random_vec(BH * d.T * d.S, 15, 0, 1);
+        for (auto& x : drop) x = x < 0.3 ? 0.0 : 1.0 / 0.7;
+        const double* dr = with_drop ? drop.data() : nullptr;
+        Vec weights(BH * d.T * d.S);
+        auto fwd = [&](Vec& y) {
+          kernels::attention_forward<double>(y.data(), lay(d.T, d.dv), weights.data(), dr, q.data(), lay(d.T, d.dk),
+                                             k.data(), lay(d.S, d.dk), v.data(), lay(d.S, d.dv), mv, causal, 1, d);
+        };
+        const std::string what = "attention S=" + std::to_string(d.S) + (causal ? " causal" : "");
+        gradcheck(what.c_str(), {&q, &k, &v}, BH * d.T * d.dv, fwd, [&](const Vec& dy, std::vector<Vec>& g) {
+          Vec y(BH * d.T * d.dv);
+          fwd(y);
+          kernels::attention_backward<double>(g[0].data(), lay(d.T, d.dk), g[1].data(), lay(d.S, d.dk), g[2].data(),
+                                              lay(d.S, d.dv), dy.data(), lay(d.T, d.dv), weights.data(), dr, q.data(),
+                                              lay(d.T, d.dk), k.data(), lay(d.S, d.dk), v.data(), lay(d.S, d.dv), causal,
+                                              1, d);
+        });
+      }
     }
   }
 }

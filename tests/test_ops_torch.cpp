@@ -76,10 +76,10 @@ TEST(OpsTorch, ReductionsAndViews) {
 
 TEST(OpsTorch, ScaledDotProductAttention) {
   const RefFile& ref = ops_ref();
-  for (const char* name : {"sdpa_plain", "sdpa_causal", "sdpa_masked"}) {
+  for (const char* name : {"sdpa_plain", "sdpa_causal", "sdpa_masked", "sdpa_long_causal", "sdpa_long_masked"}) {
     const std::string n = name;
     Tensor mask = ref.has(n + ".mask") ? ref[n + ".mask"] : Tensor();
-    const bool causal = n == "sdpa_causal";
+    const bool causal = n.find("causal") != std::string::npos;
     Tensor weights;
     check_op(n, 3, [&](auto& x) {
       AttentionResult r = scaled_dot_product_attention(x[0], x[1], x[2], mask, causal);

@@ -22,4 +22,8 @@ void init_runtime(int argc, char** argv);
 std::string blas_core();
 int num_threads();
 
+// Tensor buffers that are freed are kept for reuse (up to the program's peak use, at least 256 MiB).
+// This hands the kept ones back to the system.
+void release_cached_memory();
+
 }  // namespace lj

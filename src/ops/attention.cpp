@@ -6,6 +6,7 @@
 // Masked keys are skipped rather than given a large negative score, so no future token can leak and
 // a row with no allowed key is exactly zero.
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "llm_journey/autograd.hpp"
@@ -26,9 +27,245 @@ inline int64_t visible_keys(int64_t i, bool causal, int64_t causal_offset, int64
   return causal ? std::min(S, std::max<int64_t>(0, i + causal_offset + 1)) : S;
 }
 
+// --- Short key sequences (S <= 64): one head at a time, row by row, in registers ---------------
+//
+// At small sizes (the seed's heads are 10 x 10 x 8) a matrix-product call per head costs more than
+// its arithmetic. Here each head's keys are transposed once into Kt (dk, S8), S rounded up to a
+// multiple of 8, so a query's scores are a few 8-wide vector sums over d_k; the softmax, the
+// dropout and P V follow on the same row while it is in cache. The backward pass works the same
+// way with V transposed. Both run for float and double (the finite-difference tests use double).
+constexpr int64_t kSmallKeys = 64;
+
+// Measured on a 2-core AVX-512 machine: the row-wise path wins for heads up to S x d = 256 (the
+// seed's 10 x 8: 2.3x faster forward and backward); beyond, the products through gemm win.
+inline bool short_path(const AttentionDims& d) {
+  return d.S <= kSmallKeys && d.S * std::max(d.dk, d.dv) <= 256;
+}
+
+template <typename T>
+struct Vec8Of;
+template <>
+struct Vec8Of<float> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct Vec8Of<double> {
+  typedef double type __attribute__((vector_size(64)));
+};
+template <typename T>
+using Vec8 = typename Vec8Of<T>::type;
+
+template <typename T>
+inline Vec8<T> load8(const T* p) {
+  Vec8<T> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename T>
+inline void store8(T* p, Vec8<T> v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// (0, 1, ..., 7) as a vector.
+template <typename T>
+inline Vec8<T> lane_index() {
+  return Vec8<T>{0, 1, 2, 3, 4, 5, 6, 7};
+}
+
+// The largest lane, by halving: three shuffles instead of eight extractions.
+template <typename T>
+inline T max_lane(Vec8<T> v) {
+  using I = decltype(v < v);
+  auto vmax = [](Vec8<T> a, Vec8<T> b) { return a > b ? a : b; };
+  v = vmax(v, __builtin_shuffle(v, I{4, 5, 6, 7, 0, 1, 2, 3}));
+  v = vmax(v, __builtin_shuffle(v, I{2, 3, 0, 1, 6, 7, 4, 5}));
+  v = vmax(v, __builtin_shuffle(v, I{1, 0, 3, 2, 5, 4, 7, 6}));
+  return v[0];
+}
+
+// dst (n, S8) = src (S, n)^T with rows S..S8 zero; src rows ld apart.
+template <typename T>
+void transpose_padded(T* dst, const T* src, int64_t ld, int64_t S, int64_t S8, int64_t n) {
+  for (int64_t c = 0; c < n; c++) {
+    T* d = dst + c * S8;
+    for (int64_t j = 0; j < S; j++) d[j] = src[j * ld + c];
+    for (int64_t j = S; j < S8; j++) d[j] = 0;
+  }
+}
+
+// y (S8) = sum_c a[c] * Bt[c, :] for c < n: a row times a transposed (n, S8) block.
+template <typename T>
+inline void row_times_transposed(T* y, const T* a, const T* Bt, int64_t n, int64_t S8) {
+  for (int64_t j = 0; j < S8; j += 8) {
+    Vec8<T> acc{};
+    for (int64_t c = 0; c < n; c++) acc += a[c] * load8(Bt + c * S8 + j);
+    store8(y + j, acc);
+  }
+}
+
+// y (n) += alpha * sum_{j < m} w[j * ws] * B[j, :]  (B rows ldb apart): a weighted sum of rows.
+template <typename T>
+inline void add_weighted_rows(T* y, T alpha, const T* w, int64_t ws, const T* B, int64_t ldb, int64_t m, int64_t n) {
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8) {
+    Vec8<T> acc{};
+    for (int64_t j = 0; j < m; j++) acc += w[j * ws] * load8(B + j * ldb + c);
+    store8(y + c, load8(y + c) + alpha * acc);
+  }
+  for (; c < n; c++) {
+    T acc = 0;
+    for (int64_t j = 0; j < m; j++) acc += w[j * ws] * B[j * ldb + c];
+    y[c] += alpha * acc;
+  }
+}
+
+// Y (R rows, n) = W (R rows, m; rows ldw apart, entries ws apart) @ B (m, n; rows ldb apart), for R
+// rows at a time so that R independent sums hide the multiply-add latency.
+template <typename T, int R>
+inline void weighted_rows_block(T* Y, int64_t ldy, const T* W, int64_t ldw, int64_t ws, const T* B, int64_t ldb,
+                                int64_t m, int64_t n) {
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8) {
+    Vec8<T> acc[R] = {};
+    for (int64_t j = 0; j < m; j++) {
+      const Vec8<T> b = load8(B + j * ldb + c);
+      for (int r = 0; r < R; r++) acc[r] += W[r * ldw + j * ws] * b;
+    }
+    for (int r = 0; r < R; r++) store8(Y + r * ldy + c, acc[r]);
+  }
+  for (; c < n; c++)
+    for (int r = 0; r < R; r++) {
+      T acc = 0;
+      for (int64_t j = 0; j < m; j++) acc += W[r * ldw + j * ws] * B[j * ldb + c];
+      Y[r * ldy + c] = acc;
+    }
+}
+
+// Y (M, n) = W (M, m) @ B (m, n), rows four at a time.
+template <typename T>
+void weighted_rows(T* Y, int64_t ldy, const T* W, int64_t ldw, int64_t ws, const T* B, int64_t ldb, int64_t M,
+                   int64_t m, int64_t n) {
+  int64_t i = 0;
+  for (; i + 4 <= M; i += 4) weighted_rows_block<T, 4>(Y + i * ldy, ldy, W + i * ldw, ldw, ws, B, ldb, m, n);
+  for (; i < M; i++) weighted_rows_block<T, 1>(Y + i * ldy, ldy, W + i * ldw, ldw, ws, B, ldb, m, n);
+}
+
+template <typename T>
+void attention_forward_short(T* out, Layout lo, T* weights, const T* drop, const T* q, Layout lq, const T* k,
+                             Layout lk, const T* v, Layout lv, MaskView mask, bool causal, int64_t causal_offset,
+                             AttentionDims d) {
+  const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
+  const int64_t BH = d.B * d.H, TS = d.T * d.S, S8 = (d.S + 7) / 8 * 8;
+  parallel_for(BH, BH * TS * (d.dk + d.dv), [&](int64_t i0, int64_t i1) {
+    std::vector<T> Kt(static_cast<size_t>(d.dk * S8)), E(static_cast<size_t>(d.T * S8)),
+        A(drop ? static_cast<size_t>(TS) : 0);
+    for (int64_t bh = i0; bh < i1; bh++) {
+      const int64_t b = bh / d.H, h = bh % d.H;
+      transpose_padded(Kt.data(), k + b * lk.b + h * lk.h, lk.t, d.S, S8, d.dk);
+      // scores, scaled and shifted by the row's maximum; keys beyond jend (the future) and masked
+      // keys get -inf, hence weight exactly 0
+      for (int64_t i = 0; i < d.T; i++) {
+        T* s = E.data() + i * S8;
+        const T* qi = q + b * lq.b + h * lq.h + i * lq.t;
+        const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
+        // The row stays in vector registers from the product to the shift: written as scalars and
+        // read back as vectors it would stall on store forwarding.
+        Vec8<T> vmax = Vec8<T>{} - T(INFINITY);
+        for (int64_t j = 0; j < S8; j += 8) {
+          Vec8<T> acc{};
+          for (int64_t c = 0; c < d.dk; c++) acc += qi[c] * load8(Kt.data() + c * S8 + j);
+          acc = (lane_index<T>() + T(j) < T(jend)) ? acc * scale : Vec8<T>{} - T(INFINITY);
+          vmax = acc > vmax ? acc : vmax;
+          store8(s + j, acc);
+        }
+        T m = -INFINITY;
+        if (mask.data) {  // masked keys: -inf
+          const float* mrow = mask.data + b * mask.b + h * mask.h + i * mask.t;
+          for (int64_t j = 0; j < jend; j++) {
+            if (mrow[j * mask.s] == 0.0f) s[j] = -INFINITY;
+            m = std::max(m, s[j]);
+          }
+        } else {
+          m = max_lane<T>(vmax);
+        }
+        if (m == -INFINITY) m = 0;  // no allowed key: every exp is 0 and the row stays zeros
+        for (int64_t j = 0; j < S8; j += 8) store8(s + j, load8(s + j) - m);
+      }
+      T* e = E.data();
+#pragma omp simd
+      for (int64_t t = 0; t < d.T * S8; t++) e[t] = fast::exp_of(e[t]);
+      T* P = weights + bh * TS;  // (T, S)
+      for (int64_t i = 0; i < d.T; i++) {
+        const T* ei = e + i * S8;
+        Vec8<T> vsum{};
+        for (int64_t j = 0; j < S8; j += 8) vsum += load8(ei + j);
+        T sum = 0;
+        for (int l = 0; l < 8; l++) sum += vsum[l];
+        const T inv = sum > 0 ? T(1) / sum : T(0);
+        for (int64_t j = 0; j < d.S; j++) P[i * d.S + j] = ei[j] * inv;
+      }
+      const T* W = P;
+      if (drop) {
+        const T* dr = drop + bh * TS;
+        for (int64_t t = 0; t < TS; t++) A[static_cast<size_t>(t)] = P[t] * dr[t];
+        W = A.data();
+      }
+      weighted_rows(out + b * lo.b + h * lo.h, lo.t, W, d.S, 1, v + b * lv.b + h * lv.h, lv.t, d.T, d.S, d.dv);
+    }
+  });
+}
+
+template <typename T>
+void attention_backward_short(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv, const T* dout, Layout ldo,
+                              const T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk,
+                              const T* v, Layout lv, bool causal, int64_t causal_offset, AttentionDims d) {
+  const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
+  const int64_t BH = d.B * d.H, TS = d.T * d.S, S8 = (d.S + 7) / 8 * 8;
+  parallel_for(BH, BH * TS * (d.dk + d.dv) * 2, [&](int64_t i0, int64_t i1) {
+    std::vector<T> Vt(static_cast<size_t>(d.dv * S8)), dS(static_cast<size_t>(TS)), Pd(drop ? static_cast<size_t>(TS) : 0);
+    alignas(64) T g[kSmallKeys];
+    for (int64_t bh = i0; bh < i1; bh++) {
+      const int64_t b = bh / d.H, h = bh % d.H;
+      const T* P = weights + bh * TS;
+      const T* dO = dout + b * ldo.b + h * ldo.h;
+      const T* Q = q + b * lq.b + h * lq.h;
+      const T* K = k + b * lk.b + h * lk.h;
+      const T* V = v + b * lv.b + h * lv.h;
+      const T* dr = drop ? drop + bh * TS : nullptr;
+      const T* A = P;  // the weights as applied to V: P * drop
+      if (drop) {
+        for (int64_t t = 0; t < TS; t++) Pd[static_cast<size_t>(t)] = P[t] * dr[t];
+        A = Pd.data();
+      }
+      if (dq || dk) {
+        transpose_padded(Vt.data(), V, lv.t, d.S, S8, d.dv);
+        for (int64_t i = 0; i < d.T; i++) {  // dS = P * (dP - rowsum(P * dP)),  dP = (dO V^T) * drop
+          const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
+          row_times_transposed(g, dO + i * ldo.t, Vt.data(), d.dv, S8);
+          const T* p = P + i * d.S;
+          T* ds = dS.data() + i * d.S;
+          if (dr)
+            for (int64_t j = 0; j < jend; j++) g[j] *= dr[i * d.S + j];
+          T dot = 0;
+          for (int64_t j = 0; j < jend; j++) dot += p[j] * g[j];
+          for (int64_t j = 0; j < jend; j++) ds[j] = p[j] * (g[j] - dot);
+          for (int64_t j = jend; j < d.S; j++) ds[j] = 0;
+          if (dq) add_weighted_rows(dq + b * ldq.b + h * ldq.h + i * ldq.t, scale, ds, 1, K, lk.t, jend, d.dk);
+        }
+      }
+      for (int64_t j = 0; j < d.S; j++) {  // the keys' gradients: sums over the queries that saw key j
+        if (dk) add_weighted_rows(dk + b * ldk.b + h * ldk.h + j * ldk.t, scale, dS.data() + j, d.S, Q, lq.t, d.T, d.dk);
+        if (dv) add_weighted_rows(dv + b * ldv.b + h * ldv.h + j * ldv.t, T(1), A + j, d.S, dO, ldo.t, d.T, d.dv);
+      }
+    }
+  });
+}
+
 template <typename T>
 void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk,
                        const T* v, Layout lv, MaskView mask, bool causal, int64_t causal_offset, AttentionDims d) {
+  if (short_path(d))
+    return attention_forward_short(out, lo, weights, drop, q, lq, k, lk, v, lv, mask, causal, causal_offset, d);
   const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
   const int64_t BH = d.B * d.H, TS = d.T * d.S;
   parallel_for(BH, BH * TS * (d.dk + d.dv), [&](int64_t i0, int64_t i1) {
@@ -98,6 +335,9 @@ template <typename T>
 void attention_backward(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv, const T* dout, Layout ldo,
                         const T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk, const T* v,
                         Layout lv, bool causal, int64_t causal_offset, AttentionDims d) {
+  if (short_path(d))
+    return attention_backward_short(dq, ldq, dk, ldk, dv, ldv, dout, ldo, weights, drop, q, lq, k, lk, v, lv, causal,
+                                    causal_offset, d);
   const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
   const int64_t BH = d.B * d.H, TS = d.T * d.S;
   parallel_for(BH, BH * TS * (d.dk + d.dv) * 2, [&](int64_t i0, int64_t i1) {

@@ -14,21 +14,21 @@ bool is_contiguous(const Shape& shape, const std::vector<int64_t>& strides) {
   return true;
 }
 
-// Calls f(dense_index, strided_offset) for every element, with the last dimension as the inner loop.
+// Calls row(dense_index, strided_offset, length, stride) for every row of the last dimension.
 template <typename F>
-static void for_each_strided(const Shape& shape, const std::vector<int64_t>& strides, F f) {
+static void for_each_strided_row(const Shape& shape, const std::vector<int64_t>& strides, F f) {
   const size_t nd = shape.size();
   const int64_t n = shape.numel();
   if (n == 0) return;
   if (nd == 0) {
-    f(0, 0);
+    f(0, 0, 1, 1);
     return;
   }
   const int64_t inner = shape[nd - 1], inner_stride = strides[nd - 1];
   std::vector<int64_t> idx(nd, 0);
   int64_t off = 0;
   for (int64_t i = 0; i < n; i += inner) {
-    for (int64_t j = 0; j < inner; j++) f(i + j, off + j * inner_stride);
+    f(i, off, inner, inner_stride);
     for (size_t d = nd - 1; d-- > 0;) {  // advance the outer index like an odometer
       idx[d]++;
       off += strides[d];
@@ -44,11 +44,22 @@ void copy_strided(float* dst, const float* src, const Shape& shape, const std::v
     std::memcpy(dst, src, sizeof(float) * shape.numel());
     return;
   }
-  for_each_strided(shape, strides, [&](int64_t i, int64_t o) { dst[i] = src[o]; });
+  for_each_strided_row(shape, strides, [&](int64_t i, int64_t o, int64_t n, int64_t st) {
+    if (st == 1) std::memcpy(dst + i, src + o, sizeof(float) * static_cast<size_t>(n));
+    else for (int64_t j = 0; j < n; j++) dst[i + j] = src[o + j * st];
+  });
 }
 
 void add_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides) {
-  for_each_strided(shape, strides, [&](int64_t i, int64_t o) { dst[o] += src[i]; });
+  for_each_strided_row(shape, strides, [&](int64_t i, int64_t o, int64_t n, int64_t st) {
+    if (st == 1) {  // the usual case (a transposed head split): a contiguous row, vectorised
+      float* d = dst + o;
+      const float* s = src + i;
+      for (int64_t j = 0; j < n; j++) d[j] += s[j];
+    } else {
+      for (int64_t j = 0; j < n; j++) dst[o + j * st] += src[i + j];
+    }
+  });
 }
 
 }  // namespace lj::detail

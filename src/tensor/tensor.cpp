@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "llm_journey/autograd.hpp"
+#include "tensor/allocator.hpp"
 #include "tensor/strided.hpp"
 
 namespace lj {
@@ -33,11 +34,10 @@ std::ostream& operator<<(std::ostream& os, const Shape& s) {
 Storage::Storage(int64_t n) : data(nullptr), size(n) {
   size_t bytes = static_cast<size_t>(n > 0 ? n : 1) * sizeof(float);
   bytes = (bytes + 63) / 64 * 64;
-  data = static_cast<float*>(std::aligned_alloc(64, bytes));
-  if (!data) throw std::bad_alloc();
+  data = static_cast<float*>(detail::storage_alloc(bytes));
 }
 
-Storage::~Storage() { std::free(data); }
+Storage::~Storage() { detail::storage_free(data, static_cast<size_t>(size > 0 ? size : 1) * sizeof(float)); }
 
 std::vector<int64_t> contiguous_strides(const Shape& shape) {
   std::vector<int64_t> st(shape.size());

@@ -153,7 +153,8 @@ def ops():
     grad_case("permute_slice", lambda a: a.permute(2, 0, 1)[1:3].sum(0), (3, 4, 5))
     grad_case("reuse", lambda a: a * a + a, (4, 4))
 
-    # scaled dot-product attention: plain, causal, masked with a fully blocked row, S != T
+    # scaled dot-product attention: plain, causal, masked with a fully blocked row, S != T; short key
+    # sequences take the row-wise kernel, long ones (S > 64) the one through gemm: both are checked
     def sdpa(mask=None, causal=False):
         def f(q, k, v):
             out, w = course.attention(q, k, v, mask, causal)
@@ -161,7 +162,9 @@ def ops():
             return out
         return f
     for name, mask, causal, (T, S) in [("sdpa_plain", None, False, (6, 6)), ("sdpa_causal", None, True, (6, 6)),
-                                       ("sdpa_masked", "blocked_row", False, (5, 7))]:
+                                       ("sdpa_masked", "blocked_row", False, (5, 7)),
+                                       ("sdpa_long_causal", None, True, (70, 70)),
+                                       ("sdpa_long_masked", "blocked_row", False, (5, 72))]:
         t_w = []
         m = None
         if mask == "blocked_row":

@@ -1,0 +1,107 @@
+// The caching allocator behind tensor storage (see allocator.hpp).
+//
+// Sizes are rounded up to classes of eight steps per power of two (at most 12.5% slack), so that
+// buffers whose size changes a little (a KV cache growing by one token) still reuse each other.
+// The cache holds at most max(256 MiB, the peak of bytes in use) so it never more than doubles the
+// program's footprint; beyond that freed buffers go straight back to the system.
+#include <bit>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <unordered_map>
+#include <vector>
+
+#include "llm_journey/runtime.hpp"
+#include "tensor/allocator.hpp"
+
+namespace lj::detail {
+namespace {
+
+size_t size_class(size_t bytes) {
+  if (bytes <= 1024) return (bytes + 63) / 64 * 64;
+  const size_t step = std::bit_floor(bytes) / 8;
+  return (bytes + step - 1) / step * step;
+}
+
+struct Cache {
+  std::mutex mu;
+  std::unordered_map<size_t, std::vector<void*>> free_lists;
+  size_t cached = 0, in_use = 0, peak_in_use = 0;
+  static constexpr size_t kMinCap = size_t(256) << 20;
+
+  ~Cache() { release(); }
+  void release() {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& [size, list] : free_lists)
+      for (void* p : list) std::free(p);
+    free_lists.clear();
+    cached = 0;
+  }
+};
+
+Cache& cache() {
+  static Cache* c = new Cache;  // never destroyed: tensors in static objects may outlive it
+  return *c;
+}
+
+}  // namespace
+
+#if defined(__SANITIZE_ADDRESS__)
+// Under AddressSanitizer every buffer goes to malloc and back, so a use after free is caught.
+constexpr bool kCaching = false;
+#else
+constexpr bool kCaching = true;
+#endif
+
+void* storage_alloc(size_t bytes) {
+  if (!kCaching) {
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  const size_t cls = size_class(bytes ? bytes : 1);
+  Cache& c = cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    c.in_use += cls;
+    if (c.in_use > c.peak_in_use) c.peak_in_use = c.in_use;
+    auto it = c.free_lists.find(cls);
+    if (it != c.free_lists.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      c.cached -= cls;
+      return p;
+    }
+  }
+  void* p = std::aligned_alloc(64, cls);
+  if (!p) {
+    std::lock_guard<std::mutex> lock(c.mu);
+    c.in_use -= cls;
+    throw std::bad_alloc();
+  }
+  return p;
+}
+
+void storage_free(void* p, size_t bytes) {
+  if (!p) return;
+  if (!kCaching) return std::free(p);
+  const size_t cls = size_class(bytes ? bytes : 1);
+  Cache& c = cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    c.in_use -= cls;
+    const size_t cap = c.peak_in_use > Cache::kMinCap ? c.peak_in_use : Cache::kMinCap;
+    if (c.cached + cls <= cap) {
+      c.free_lists[cls].push_back(p);
+      c.cached += cls;
+      return;
+    }
+  }
+  std::free(p);
+}
+
+}  // namespace lj::detail
+
+namespace lj {
+void release_cached_memory() { detail::cache().release(); }
+}  // namespace lj

@@ -1,0 +1,14 @@
+// Tensor storage comes from a small caching allocator: a training step frees its activations and
+// gradients and the next step asks for the same sizes again, so freed buffers are kept in free
+// lists by size class and handed out again instead of going back to malloc (which, for buffers
+// over its mmap threshold, returns them to the kernel and takes page faults to get them back).
+#pragma once
+#include <cstddef>
+
+namespace lj::detail {
+
+// 64-byte aligned, uninitialised. Never returns null (throws std::bad_alloc).
+void* storage_alloc(size_t bytes);
+void storage_free(void* p, size_t bytes);
+
+}  // namespace lj::detail
