@@ -1,4 +1,6 @@
 // Module behaviour: names, counts, modes, dropout, attention weights, masks.
+#include <cmath>
+
 #include "torch_ref.hpp"
 
 namespace lj {
@@ -138,6 +140,32 @@ TEST(Modules, FullyMaskedRowsGiveZerosNotNaN) {
   auto r = scaled_dot_product_attention(q, k, v, mask);
   for (float x : r.output.to_vector()) EXPECT_EQ(x, 0.0f);
   for (float x : r.weights.to_vector()) EXPECT_EQ(x, 0.0f);
+}
+
+// nn::Linear keeps W^T for inputs of few rows; a weight changed in place (through data(), by an
+// optimizer, by load_state_dict) must be seen at the next call, exactly as without the cache.
+TEST(Modules, LinearSeesItsWeightChangeAfterACachedCall) {
+  set_seed(6);
+  nn::Linear lin(64, 32);
+  Tensor x = randn({2, 10, 64});  // 20 rows: the cached path
+  NoGradGuard no_grad;
+  auto close = [](const Tensor& a, const Tensor& b) {
+    auto u = a.to_vector(), v = b.to_vector();
+    float e = 0;
+    for (size_t i = 0; i < u.size(); i++) e = std::max(e, std::fabs(u[i] - v[i]));
+    return e;
+  };
+  EXPECT_LT(close(lin(x), linear(x, lin.weight, lin.bias)), 1e-5f);
+  lin.weight.data()[5 * 64 + 7] += 1.0f;  // one element, in place
+  Tensor y = lin(x), ref = linear(x, lin.weight, lin.bias);
+  EXPECT_LT(close(y, ref), 1e-5f);
+  EXPECT_NEAR(y.to_vector()[5], ref.to_vector()[5], 1e-5f);  // row 0, output 5 moved by x[0, 7]
+  lin.weight.fill_(0.5f);  // every element
+  EXPECT_LT(close(lin(x), linear(x, lin.weight, lin.bias)), 1e-4f);
+  lin.weight = randn({32, 64});  // a new tensor
+  EXPECT_LT(close(lin(x), linear(x, lin.weight, lin.bias)), 1e-5f);
+  Tensor one = randn({1, 64});  // a single row (generation with a KV cache)
+  EXPECT_LT(close(lin(one), linear(one, lin.weight, lin.bias)), 1e-4f);
 }
 
 TEST(Modules, PrintsLikePyTorch) {

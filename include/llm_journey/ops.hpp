@@ -3,6 +3,7 @@
 // its arguments with messages that name the values given.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "llm_journey/random.hpp"
@@ -42,8 +43,30 @@ Tensor std(const Tensor& a, bool unbiased = true);
 // --- linear algebra ----------------------------------------------------------------------------
 // (..., M, K) @ (K, N), or batched (..., M, K) @ (..., K, N) with equal batch dimensions.
 Tensor matmul(const Tensor& a, const Tensor& b);
-// y = x W^T + b; x (..., in), weight (out, in), bias (out) or undefined.
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+// The transpose of a weight, kept between calls for products with few rows (nn::Linear has one).
+// With up to 64 rows of x, x W^T runs 2-3x faster as x (W^T): OpenBLAS then reads both operands in
+// place instead of repacking W on every call. The copy is checked against the weight at each call
+// (a compare of its bytes, far cheaper than the product) and rebuilt whenever the weight changed,
+// however it was changed. Copying a cache gives an empty one. Safe to share between threads.
+class LinearWeightCache {
+ public:
+  struct Packed;
+  LinearWeightCache();
+  ~LinearWeightCache();
+  LinearWeightCache(const LinearWeightCache&);
+  LinearWeightCache& operator=(const LinearWeightCache&);
+  // W^T (in, out) of the weight w (out, in) as it is now.
+  std::shared_ptr<const Packed> transposed(const float* w, int64_t out, int64_t in);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// y = x W^T + b; x (..., in), weight (out, in), bias (out) or undefined. `cache`, if given, keeps
+// W^T for calls with few rows (see LinearWeightCache).
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+              LinearWeightCache* cache = nullptr);
 
 // --- normalisation and probabilities ------------------------------------------------------------
 Tensor softmax(const Tensor& x, int64_t dim = -1);

@@ -21,7 +21,7 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias, Generator& gen) : in_fea
   }
 }
 
-Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
+Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias, &weight_t_); }
 
 std::string Linear::extra_repr() const {
   std::ostringstream os;

@@ -27,7 +27,7 @@ inline int64_t visible_keys(int64_t i, bool causal, int64_t causal_offset, int64
   return causal ? std::min(S, std::max<int64_t>(0, i + causal_offset + 1)) : S;
 }
 
-// --- Short key sequences (S <= 64): one head at a time, row by row, in registers ---------------
+// --- Short key sequences (S < 64): one head at a time, row by row, in registers ---------------
 //
 // At small sizes (the seed's heads are 10 x 10 x 8) a matrix-product call per head costs more than
 // its arithmetic. Here each head's keys are transposed once into Kt (dk, S8), S rounded up to a
@@ -36,10 +36,11 @@ inline int64_t visible_keys(int64_t i, bool causal, int64_t causal_offset, int64
 // way with V transposed. Both run for float and double (the finite-difference tests use double).
 constexpr int64_t kSmallKeys = 64;
 
-// Measured on a 2-core AVX-512 machine: the row-wise path wins for heads up to S x d = 256 (the
-// seed's 10 x 8: 2.3x faster forward and backward); beyond, the products through gemm win.
+// Measured forward+backward on a 2-core AVX-512 machine: the row-wise path is 1.7x faster at the
+// seed's 10 x 8 heads, 3-4x at 32 x 8, 16 x 16 and 48 x 4; the products through gemm win from
+// S x d = 512 (64 x 8) and at S = 64, where OpenBLAS's blocks fit exactly (64 x 4: 2.6x).
 inline bool short_path(const AttentionDims& d) {
-  return d.S <= kSmallKeys && d.S * std::max(d.dk, d.dv) <= 256;
+  return d.S < kSmallKeys && d.S * std::max(d.dk, d.dv) <= 256;
 }
 
 template <typename T>
@@ -103,27 +104,12 @@ inline void row_times_transposed(T* y, const T* a, const T* Bt, int64_t n, int64
   }
 }
 
-// y (n) += alpha * sum_{j < m} w[j * ws] * B[j, :]  (B rows ldb apart): a weighted sum of rows.
-template <typename T>
-inline void add_weighted_rows(T* y, T alpha, const T* w, int64_t ws, const T* B, int64_t ldb, int64_t m, int64_t n) {
-  int64_t c = 0;
-  for (; c + 8 <= n; c += 8) {
-    Vec8<T> acc{};
-    for (int64_t j = 0; j < m; j++) acc += w[j * ws] * load8(B + j * ldb + c);
-    store8(y + c, load8(y + c) + alpha * acc);
-  }
-  for (; c < n; c++) {
-    T acc = 0;
-    for (int64_t j = 0; j < m; j++) acc += w[j * ws] * B[j * ldb + c];
-    y[c] += alpha * acc;
-  }
-}
-
-// Y (R rows, n) = W (R rows, m; rows ldw apart, entries ws apart) @ B (m, n; rows ldb apart), for R
-// rows at a time so that R independent sums hide the multiply-add latency.
+// Y (R rows, n) = W (R rows, m; rows ldw apart, entries ws apart) @ B (m, n; rows ldb apart), or
+// Y += alpha * that when accumulating; R rows at a time so that R independent sums hide the
+// multiply-add latency.
 template <typename T, int R>
 inline void weighted_rows_block(T* Y, int64_t ldy, const T* W, int64_t ldw, int64_t ws, const T* B, int64_t ldb,
-                                int64_t m, int64_t n) {
+                                int64_t m, int64_t n, T alpha, bool accumulate) {
   int64_t c = 0;
   for (; c + 8 <= n; c += 8) {
     Vec8<T> acc[R] = {};
@@ -131,23 +117,26 @@ inline void weighted_rows_block(T* Y, int64_t ldy, const T* W, int64_t ldw, int6
       const Vec8<T> b = load8(B + j * ldb + c);
       for (int r = 0; r < R; r++) acc[r] += W[r * ldw + j * ws] * b;
     }
-    for (int r = 0; r < R; r++) store8(Y + r * ldy + c, acc[r]);
+    for (int r = 0; r < R; r++)
+      store8(Y + r * ldy + c, accumulate ? load8(Y + r * ldy + c) + alpha * acc[r] : acc[r]);
   }
-  for (; c < n; c++)
-    for (int r = 0; r < R; r++) {
-      T acc = 0;
-      for (int64_t j = 0; j < m; j++) acc += W[r * ldw + j * ws] * B[j * ldb + c];
-      Y[r * ldy + c] = acc;
-    }
+  for (; c < n; c++) {  // columns past the last multiple of 8: R independent scalar sums
+    T acc[R] = {};
+    for (int64_t j = 0; j < m; j++)
+      for (int r = 0; r < R; r++) acc[r] += W[r * ldw + j * ws] * B[j * ldb + c];
+    for (int r = 0; r < R; r++) Y[r * ldy + c] = accumulate ? Y[r * ldy + c] + alpha * acc[r] : acc[r];
+  }
 }
 
-// Y (M, n) = W (M, m) @ B (m, n), rows four at a time.
+// Y (M, n) = W (M, m) @ B (m, n), or Y += alpha * W @ B; W's rows ldw apart, its entries ws apart
+// (so W may be a transposed view: ldw = 1, ws = row length).
 template <typename T>
 void weighted_rows(T* Y, int64_t ldy, const T* W, int64_t ldw, int64_t ws, const T* B, int64_t ldb, int64_t M,
-                   int64_t m, int64_t n) {
+                   int64_t m, int64_t n, T alpha = T(1), bool accumulate = false) {
   int64_t i = 0;
-  for (; i + 4 <= M; i += 4) weighted_rows_block<T, 4>(Y + i * ldy, ldy, W + i * ldw, ldw, ws, B, ldb, m, n);
-  for (; i < M; i++) weighted_rows_block<T, 1>(Y + i * ldy, ldy, W + i * ldw, ldw, ws, B, ldb, m, n);
+  for (; i + 4 <= M; i += 4)
+    weighted_rows_block<T, 4>(Y + i * ldy, ldy, W + i * ldw, ldw, ws, B, ldb, m, n, alpha, accumulate);
+  for (; i < M; i++) weighted_rows_block<T, 1>(Y + i * ldy, ldy, W + i * ldw, ldw, ws, B, ldb, m, n, alpha, accumulate);
 }
 
 template <typename T>
@@ -162,18 +151,29 @@ void attention_forward_short(T* out, Layout lo, T* weights, const T* drop, const
     for (int64_t bh = i0; bh < i1; bh++) {
       const int64_t b = bh / d.H, h = bh % d.H;
       transpose_padded(Kt.data(), k + b * lk.b + h * lk.h, lk.t, d.S, S8, d.dk);
-      // scores, scaled and shifted by the row's maximum; keys beyond jend (the future) and masked
-      // keys get -inf, hence weight exactly 0
+      // raw scores Q K^T, four query rows at a time (four independent sums hide the latency)
+      const T* Q = q + b * lq.b + h * lq.h;
+      for (int64_t i = 0; i < d.T; i += 4) {
+        const T* qr[4];
+        for (int r = 0; r < 4; r++) qr[r] = Q + std::min(i + r, d.T - 1) * lq.t;
+        for (int64_t j = 0; j < S8; j += 8) {
+          Vec8<T> acc[4] = {};
+          for (int64_t c = 0; c < d.dk; c++) {
+            const Vec8<T> kv = load8(Kt.data() + c * S8 + j);
+            for (int r = 0; r < 4; r++) acc[r] += qr[r][c] * kv;
+          }
+          for (int r = 0; r < 4 && i + r < d.T; r++) store8(E.data() + (i + r) * S8 + j, acc[r]);
+        }
+      }
+      // scaled and shifted by the row's maximum; keys beyond jend (the future) and masked keys get
+      // -inf, hence weight exactly 0. Rows are read and written as whole vectors: scalar stores
+      // read back as vectors would stall on store forwarding.
       for (int64_t i = 0; i < d.T; i++) {
         T* s = E.data() + i * S8;
-        const T* qi = q + b * lq.b + h * lq.h + i * lq.t;
         const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
-        // The row stays in vector registers from the product to the shift: written as scalars and
-        // read back as vectors it would stall on store forwarding.
         Vec8<T> vmax = Vec8<T>{} - T(INFINITY);
         for (int64_t j = 0; j < S8; j += 8) {
-          Vec8<T> acc{};
-          for (int64_t c = 0; c < d.dk; c++) acc += qi[c] * load8(Kt.data() + c * S8 + j);
+          Vec8<T> acc = load8(s + j);
           acc = (lane_index<T>() + T(j) < T(jend)) ? acc * scale : Vec8<T>{} - T(INFINITY);
           vmax = acc > vmax ? acc : vmax;
           store8(s + j, acc);
@@ -250,13 +250,13 @@ void attention_backward_short(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layou
           for (int64_t j = 0; j < jend; j++) dot += p[j] * g[j];
           for (int64_t j = 0; j < jend; j++) ds[j] = p[j] * (g[j] - dot);
           for (int64_t j = jend; j < d.S; j++) ds[j] = 0;
-          if (dq) add_weighted_rows(dq + b * ldq.b + h * ldq.h + i * ldq.t, scale, ds, 1, K, lk.t, jend, d.dk);
         }
+        // dQ += dS K / sqrt(d_k)
+        if (dq) weighted_rows(dq + b * ldq.b + h * ldq.h, ldq.t, dS.data(), d.S, 1, K, lk.t, d.T, d.S, d.dk, scale, true);
       }
-      for (int64_t j = 0; j < d.S; j++) {  // the keys' gradients: sums over the queries that saw key j
-        if (dk) add_weighted_rows(dk + b * ldk.b + h * ldk.h + j * ldk.t, scale, dS.data() + j, d.S, Q, lq.t, d.T, d.dk);
-        if (dv) add_weighted_rows(dv + b * ldv.b + h * ldv.h + j * ldv.t, T(1), A + j, d.S, dO, ldo.t, d.T, d.dv);
-      }
+      // the keys' gradients, sums over the queries: dK += dS^T Q / sqrt(d_k),  dV += (P * drop)^T dO
+      if (dk) weighted_rows(dk + b * ldk.b + h * ldk.h, ldk.t, dS.data(), 1, d.S, Q, lq.t, d.S, d.T, d.dk, scale, true);
+      if (dv) weighted_rows(dv + b * ldv.b + h * ldv.h, ldv.t, A, 1, d.S, dO, ldo.t, d.S, d.T, d.dv, T(1), true);
     }
   });
 }

@@ -1,6 +1,10 @@
 // Linear layers and matrix products. The products go to OpenBLAS; the bias is ours.
 //   forward:  y = x W^T + b
 //   backward: dx += dy W,  dW += dy^T x,  db += sum_rows(dy)
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
 #include "llm_journey/autograd.hpp"
 #include "llm_journey/ops.hpp"
 #include "ops/kernels.hpp"
@@ -38,7 +42,55 @@ template void linear_backward<double>(double*, double*, double*, const double*, 
                                       int64_t, int64_t);
 }  // namespace kernels
 
-Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias) {
+// --- the transposed-weight cache ----------------------------------------------------------------
+
+// Products with at most this many rows use a cached W^T (measured: 20 x 64 x 64 takes 1.0 us in NN
+// form against 3.0 us in NT form; at 128 rows the two are equal).
+constexpr int64_t kCachedRowsMax = 64;
+// Weights larger than this (in elements) are not cached: the copy and the compare would cost
+// memory and time out of proportion to a product with so few rows.
+constexpr int64_t kCachedWeightMax = int64_t(1) << 20;
+
+struct LinearWeightCache::Packed {
+  int64_t out = 0, in = 0;
+  std::vector<float> source;      // the weight (out, in) the transpose was made from
+  std::vector<float> transposed;  // (in, out)
+};
+
+struct LinearWeightCache::State {
+  std::mutex mu;
+  std::shared_ptr<const Packed> packed;
+};
+
+LinearWeightCache::LinearWeightCache() : state_(std::make_unique<State>()) {}
+LinearWeightCache::~LinearWeightCache() = default;
+LinearWeightCache::LinearWeightCache(const LinearWeightCache&) : state_(std::make_unique<State>()) {}
+LinearWeightCache& LinearWeightCache::operator=(const LinearWeightCache&) {
+  state_ = std::make_unique<State>();
+  return *this;
+}
+
+std::shared_ptr<const LinearWeightCache::Packed> LinearWeightCache::transposed(const float* w, int64_t out,
+                                                                               int64_t in) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  const auto& cur = state_->packed;
+  const size_t n = static_cast<size_t>(out * in);
+  if (cur && cur->out == out && cur->in == in && std::memcmp(cur->source.data(), w, n * sizeof(float)) == 0)
+    return cur;
+  auto p = std::make_shared<Packed>();
+  p->out = out;
+  p->in = in;
+  p->source.assign(w, w + n);
+  p->transposed.resize(n);
+  for (int64_t j0 = 0; j0 < out; j0 += 16)  // in 16 x 16 tiles, so both sides stay in cache
+    for (int64_t k0 = 0; k0 < in; k0 += 16)
+      for (int64_t j = j0; j < std::min(out, j0 + 16); j++)
+        for (int64_t k = k0; k < std::min(in, k0 + 16); k++) p->transposed[static_cast<size_t>(k * out + j)] = w[j * in + k];
+  state_->packed = p;
+  return p;
+}
+
+Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias, LinearWeightCache* cache) {
   LJ_CHECK(weight.dim() == 2, "linear: weight must be 2-D (out_features, in_features), got shape ", weight.shape());
   const int64_t out = weight.size(0), in = weight.size(1);
   LJ_CHECK(x_in.dim() >= 1 && x_in.size(-1) == in, "linear: input shape ", x_in.shape(),
@@ -50,7 +102,16 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias) {
   Shape ys = x.shape();
   ys[ys.size() - 1] = out;
   Tensor y = Tensor::empty(ys);
-  kernels::linear_forward<float>(y.data(), x.data(), w.data(), b.defined() ? b.data() : nullptr, N, in, out);
+  if (cache && N <= kCachedRowsMax && out * in <= kCachedWeightMax && N * out * in > 0) {
+    const auto wt = cache->transposed(w.data(), out, in);  // held until the product is done
+    float* yd = y.data();
+    if (b.defined())
+      for (int64_t i = 0; i < N; i++) std::memcpy(yd + i * out, b.data(), sizeof(float) * static_cast<size_t>(out));
+    kernels::gemm<float>(false, false, N, out, in, 1.0f, x.data(), in, wt->transposed.data(), out,
+                         b.defined() ? 1.0f : 0.0f, yd, out);
+  } else {
+    kernels::linear_forward<float>(y.data(), x.data(), w.data(), b.defined() ? b.data() : nullptr, N, in, out);
+  }
   std::vector<Tensor> inputs{x, w};
   if (b.defined()) inputs.push_back(b);
   autograd::record(y, "linear", std::move(inputs), [N, in, out](Node& n, const float* dy) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "llm_journey/nn/module.hpp"
+#include "llm_journey/ops.hpp"
 #include "llm_journey/random.hpp"
 
 namespace lj::nn {
@@ -28,6 +29,9 @@ class Linear : public UnaryModule {
 
   int64_t in_features, out_features;
   Tensor weight, bias;  // bias undefined when bias=false
+
+ private:
+  LinearWeightCache weight_t_;  // W^T for inputs of few rows (see ops.hpp)
 };
 
 // y = (x - mean) / sqrt(var + eps) * weight + bias over the last dimension. weight 1, bias 0.
