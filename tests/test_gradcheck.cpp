@@ -153,11 +153,12 @@ TEST(GradCheck, LayerNorm) {
             });
 }
 
-// Attention with a mask (one query blocked entirely), causal, and dropout multipliers fixed; for a
-// short key sequence (the row-wise kernel) and longer ones (the kernel through gemm).
+// Attention with a mask (one query blocked entirely), causal, and dropout multipliers fixed; for
+// short key sequences (the row-wise kernel) and longer ones (the kernel through gemm).
 TEST(GradCheck, Attention) {
-  for (const kernels::AttentionDims d : {kernels::AttentionDims{2, 2, 3, 4, 5, 3}, kernels::AttentionDims{1, 2, 3, 70, 4, 3},
-                                          kernels::AttentionDims{1, 1, 3, 40, 8, 8}}) {
+  // short path (d = 5/3, and d = 8, its unrolled variant), then the gemm path (S > 64; S x d > 256)
+  for (const kernels::AttentionDims d : {kernels::AttentionDims{2, 2, 3, 4, 5, 3}, kernels::AttentionDims{1, 2, 3, 5, 8, 8},
+                                          kernels::AttentionDims{1, 2, 3, 70, 4, 3}, kernels::AttentionDims{1, 1, 3, 40, 8, 8}}) {
     const int64_t BH = d.B * d.H;
     Vec q = random_vec(BH * d.T * d.dk, 12), k = random_vec(BH * d.S * d.dk, 13), v = random_vec(BH * d.S * d.dv, 14);
     std::vector<float> mask(d.T * d.S, 1.0f);

@@ -40,9 +40,20 @@ class NoGradGuard {
 namespace autograd {
 // True when an op over these inputs must record a Node.
 bool needs_grad(std::initializer_list<const Tensor*> inputs);
+bool needs_grad(std::initializer_list<Tensor> inputs);
 bool needs_grad(const std::vector<Tensor>& inputs);
-// Attaches a Node to `out` if any input requires a gradient and grad mode is on.
-void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::Backward backward);
+// Attaches a Node with this closure to `out` (no checks).
+void attach(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::Backward backward);
+// Attaches a Node to `out` if any input requires a gradient and grad mode is on. Otherwise nothing
+// is built: no input list, no std::function (an op under NoGradGuard allocates only its output).
+template <typename F>
+void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs, F&& backward) {
+  if (needs_grad(inputs)) attach(out, name, std::vector<Tensor>(inputs), Node::Backward(std::forward<F>(backward)));
+}
+template <typename F>
+void record(Tensor& out, const char* name, std::vector<Tensor> inputs, F&& backward) {
+  if (needs_grad(inputs)) attach(out, name, std::move(inputs), Node::Backward(std::forward<F>(backward)));
+}
 }  // namespace autograd
 
 }  // namespace lj

@@ -42,8 +42,14 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
   return false;
 }
 
-void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::Backward backward) {
-  if (!needs_grad(inputs)) return;
+bool needs_grad(std::initializer_list<Tensor> inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void attach(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::Backward backward) {
   auto node = std::make_shared<Node>();
   node->name = name;
   node->inputs = std::move(inputs);

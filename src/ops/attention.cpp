@@ -86,7 +86,7 @@ inline T max_lane(Vec8<T> v) {
 
 // dst (n, S8) = src (S, n)^T with rows S..S8 zero; src rows ld apart.
 template <typename T>
-void transpose_padded(T* dst, const T* src, int64_t ld, int64_t S, int64_t S8, int64_t n) {
+inline void transpose_padded(T* dst, const T* src, int64_t ld, int64_t S, int64_t S8, int64_t n) {
   for (int64_t c = 0; c < n; c++) {
     T* d = dst + c * S8;
     for (int64_t j = 0; j < S; j++) d[j] = src[j * ld + c];
@@ -139,18 +139,20 @@ void weighted_rows(T* Y, int64_t ldy, const T* W, int64_t ldw, int64_t ws, const
   for (; i < M; i++) weighted_rows_block<T, 1>(Y + i * ldy, ldy, W + i * ldw, ldw, ws, B, ldb, m, n, alpha, accumulate);
 }
 
-template <typename T>
+// D > 0: d_k = d_v = D known at compile time (the seed's 8), so the loops over it unroll.
+template <typename T, int D>
 void attention_forward_short(T* out, Layout lo, T* weights, const T* drop, const T* q, Layout lq, const T* k,
                              Layout lk, const T* v, Layout lv, MaskView mask, bool causal, int64_t causal_offset,
                              AttentionDims d) {
   const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
   const int64_t BH = d.B * d.H, TS = d.T * d.S, S8 = (d.S + 7) / 8 * 8;
+  const int64_t dk = D > 0 ? D : d.dk;
   parallel_for(BH, BH * TS * (d.dk + d.dv), [&](int64_t i0, int64_t i1) {
-    std::vector<T> Kt(static_cast<size_t>(d.dk * S8)), E(static_cast<size_t>(d.T * S8)),
+    std::vector<T> Kt(static_cast<size_t>(dk * S8)), E(static_cast<size_t>(d.T * S8)),
         A(drop ? static_cast<size_t>(TS) : 0);
     for (int64_t bh = i0; bh < i1; bh++) {
       const int64_t b = bh / d.H, h = bh % d.H;
-      transpose_padded(Kt.data(), k + b * lk.b + h * lk.h, lk.t, d.S, S8, d.dk);
+      transpose_padded(Kt.data(), k + b * lk.b + h * lk.h, lk.t, d.S, S8, dk);
       // raw scores Q K^T, four query rows at a time (four independent sums hide the latency)
       const T* Q = q + b * lq.b + h * lq.h;
       for (int64_t i = 0; i < d.T; i += 4) {
@@ -158,7 +160,7 @@ void attention_forward_short(T* out, Layout lo, T* weights, const T* drop, const
         for (int r = 0; r < 4; r++) qr[r] = Q + std::min(i + r, d.T - 1) * lq.t;
         for (int64_t j = 0; j < S8; j += 8) {
           Vec8<T> acc[4] = {};
-          for (int64_t c = 0; c < d.dk; c++) {
+          for (int64_t c = 0; c < dk; c++) {
             const Vec8<T> kv = load8(Kt.data() + c * S8 + j);
             for (int r = 0; r < 4; r++) acc[r] += qr[r][c] * kv;
           }
@@ -215,14 +217,15 @@ void attention_forward_short(T* out, Layout lo, T* weights, const T* drop, const
   });
 }
 
-template <typename T>
+template <typename T, int D>
 void attention_backward_short(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv, const T* dout, Layout ldo,
                               const T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk,
                               const T* v, Layout lv, bool causal, int64_t causal_offset, AttentionDims d) {
   const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
   const int64_t BH = d.B * d.H, TS = d.T * d.S, S8 = (d.S + 7) / 8 * 8;
+  const int64_t dvn = D > 0 ? D : d.dv;
   parallel_for(BH, BH * TS * (d.dk + d.dv) * 2, [&](int64_t i0, int64_t i1) {
-    std::vector<T> Vt(static_cast<size_t>(d.dv * S8)), dS(static_cast<size_t>(TS)), Pd(drop ? static_cast<size_t>(TS) : 0);
+    std::vector<T> Vt(static_cast<size_t>(dvn * S8)), dS(static_cast<size_t>(TS)), Pd(drop ? static_cast<size_t>(TS) : 0);
     alignas(64) T g[kSmallKeys];
     for (int64_t bh = i0; bh < i1; bh++) {
       const int64_t b = bh / d.H, h = bh % d.H;
@@ -238,10 +241,10 @@ void attention_backward_short(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layou
         A = Pd.data();
       }
       if (dq || dk) {
-        transpose_padded(Vt.data(), V, lv.t, d.S, S8, d.dv);
+        transpose_padded(Vt.data(), V, lv.t, d.S, S8, dvn);
         for (int64_t i = 0; i < d.T; i++) {  // dS = P * (dP - rowsum(P * dP)),  dP = (dO V^T) * drop
           const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
-          row_times_transposed(g, dO + i * ldo.t, Vt.data(), d.dv, S8);
+          row_times_transposed(g, dO + i * ldo.t, Vt.data(), dvn, S8);
           const T* p = P + i * d.S;
           T* ds = dS.data() + i * d.S;
           if (dr)
@@ -264,8 +267,11 @@ void attention_backward_short(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layou
 template <typename T>
 void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk,
                        const T* v, Layout lv, MaskView mask, bool causal, int64_t causal_offset, AttentionDims d) {
-  if (short_path(d))
-    return attention_forward_short(out, lo, weights, drop, q, lq, k, lk, v, lv, mask, causal, causal_offset, d);
+  if (short_path(d)) {
+    if (d.dk == 8 && d.dv == 8)
+      return attention_forward_short<T, 8>(out, lo, weights, drop, q, lq, k, lk, v, lv, mask, causal, causal_offset, d);
+    return attention_forward_short<T, 0>(out, lo, weights, drop, q, lq, k, lk, v, lv, mask, causal, causal_offset, d);
+  }
   const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
   const int64_t BH = d.B * d.H, TS = d.T * d.S;
   parallel_for(BH, BH * TS * (d.dk + d.dv), [&](int64_t i0, int64_t i1) {
@@ -335,9 +341,13 @@ template <typename T>
 void attention_backward(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv, const T* dout, Layout ldo,
                         const T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk, const T* v,
                         Layout lv, bool causal, int64_t causal_offset, AttentionDims d) {
-  if (short_path(d))
-    return attention_backward_short(dq, ldq, dk, ldk, dv, ldv, dout, ldo, weights, drop, q, lq, k, lk, v, lv, causal,
-                                    causal_offset, d);
+  if (short_path(d)) {
+    if (d.dk == 8 && d.dv == 8)
+      return attention_backward_short<T, 8>(dq, ldq, dk, ldk, dv, ldv, dout, ldo, weights, drop, q, lq, k, lk, v, lv,
+                                            causal, causal_offset, d);
+    return attention_backward_short<T, 0>(dq, ldq, dk, ldk, dv, ldv, dout, ldo, weights, drop, q, lq, k, lk, v, lv,
+                                          causal, causal_offset, d);
+  }
   const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
   const int64_t BH = d.B * d.H, TS = d.T * d.S;
   parallel_for(BH, BH * TS * (d.dk + d.dv) * 2, [&](int64_t i0, int64_t i1) {

@@ -25,10 +25,11 @@ static Tensor make_view(const Tensor& base, Shape shape, std::vector<int64_t> st
   impl->shape = std::move(shape);
   impl->strides = std::move(strides);
   Tensor out(std::move(impl));
-  autograd::record(out, name, {base},
-                   [shape = out.shape(), ls = std::move(logical_strides), lo = logical_offset](Node& n, const float* g) {
-                     if (float* gx = n.grad(0)) detail::add_strided(gx + lo, g, shape, ls);
-                   });
+  if (autograd::needs_grad({&base}))
+    autograd::attach(out, name, {base},
+                     [shape = out.shape(), ls = std::move(logical_strides), lo = logical_offset](Node& n, const float* g) {
+                       if (float* gx = n.grad(0)) detail::add_strided(gx + lo, g, shape, ls);
+                     });
   return out;
 }
 
@@ -54,7 +55,7 @@ Tensor Tensor::reshape(const Shape& new_shape_in) const {
            numel(), " elements)");
   Tensor src = contiguous();
   auto st = contiguous_strides(ns);
-  return make_view(src, ns, st, src.impl()->offset, st, 0, "reshape");
+  return make_view(src, std::move(ns), st, src.impl()->offset, st, 0, "reshape");
 }
 
 Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
@@ -62,8 +63,10 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
   LJ_CHECK(static_cast<int64_t>(dims.size()) == nd, "permute: ", dims.size(), " dims given for a tensor of shape ",
            shape());
   std::vector<bool> seen(static_cast<size_t>(nd), false);
-  Shape ns;
-  std::vector<int64_t> st, ls;
+  std::vector<int64_t> ns, st, ls;
+  ns.reserve(dims.size());
+  st.reserve(dims.size());
+  ls.reserve(dims.size());
   auto base_logical = contiguous_strides(shape());
   for (int64_t d : dims) {
     int64_t w = wrap_dim(d, nd, "permute", shape());
@@ -73,7 +76,7 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
     st.push_back(strides()[static_cast<size_t>(w)]);
     ls.push_back(base_logical[static_cast<size_t>(w)]);
   }
-  return make_view(*this, ns, st, impl()->offset, ls, 0, "permute");
+  return make_view(*this, Shape(std::move(ns)), std::move(st), impl()->offset, std::move(ls), 0, "permute");
 }
 
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
