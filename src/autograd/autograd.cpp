@@ -35,19 +35,16 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
-bool needs_grad(const std::vector<Tensor>& inputs) {
+template <typename Range>
+static bool any_needs_grad(const Range& inputs) {
   if (!g_grad_enabled) return false;
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
 
-bool needs_grad(std::initializer_list<Tensor> inputs) {
-  if (!g_grad_enabled) return false;
-  for (const Tensor& t : inputs)
-    if (t.defined() && t.requires_grad()) return true;
-  return false;
-}
+bool needs_grad(const std::vector<Tensor>& inputs) { return any_needs_grad(inputs); }
+bool needs_grad(std::initializer_list<Tensor> inputs) { return any_needs_grad(inputs); }
 
 void attach(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::Backward backward) {
   auto node = std::make_shared<Node>();

@@ -14,14 +14,15 @@ namespace lj {
 namespace kernels {
 
 template <typename T>
-void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out) {
+void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out, bool w_transposed) {
   if (b) {
     parallel_for(N, N * out, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; i++)
         for (int64_t j = 0; j < out; j++) y[i * out + j] = b[j];
     });
   }
-  gemm<T>(false, true, N, out, in, T(1), x, in, w, in, b ? T(1) : T(0), y, out);
+  if (w_transposed) gemm<T>(false, false, N, out, in, T(1), x, in, w, out, b ? T(1) : T(0), y, out);
+  else gemm<T>(false, true, N, out, in, T(1), x, in, w, in, b ? T(1) : T(0), y, out);
 }
 
 template <typename T>
@@ -34,8 +35,9 @@ void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, i
   }
 }
 
-template void linear_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t);
-template void linear_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t, int64_t);
+template void linear_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t, bool);
+template void linear_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t, int64_t,
+                                     bool);
 template void linear_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t, int64_t,
                                      int64_t);
 template void linear_backward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t,
@@ -102,16 +104,11 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias, Line
   Shape ys = x.shape();
   ys[ys.size() - 1] = out;
   Tensor y = Tensor::empty(ys);
-  if (cache && N <= kCachedRowsMax && out * in <= kCachedWeightMax && N * out * in > 0) {
-    const auto wt = cache->transposed(w.data(), out, in);  // held until the product is done
-    float* yd = y.data();
-    if (b.defined())
-      for (int64_t i = 0; i < N; i++) std::memcpy(yd + i * out, b.data(), sizeof(float) * static_cast<size_t>(out));
-    kernels::gemm<float>(false, false, N, out, in, 1.0f, x.data(), in, wt->transposed.data(), out,
-                         b.defined() ? 1.0f : 0.0f, yd, out);
-  } else {
-    kernels::linear_forward<float>(y.data(), x.data(), w.data(), b.defined() ? b.data() : nullptr, N, in, out);
-  }
+  std::shared_ptr<const LinearWeightCache::Packed> wt;  // held until the product is done
+  if (cache && N <= kCachedRowsMax && out * in <= kCachedWeightMax && N * out * in > 0)
+    wt = cache->transposed(w.data(), out, in);
+  kernels::linear_forward<float>(y.data(), x.data(), wt ? wt->transposed.data() : w.data(),
+                                 b.defined() ? b.data() : nullptr, N, in, out, wt != nullptr);
   std::vector<Tensor> inputs{x, w};
   if (b.defined()) inputs.push_back(b);
   autograd::record(y, "linear", std::move(inputs), [N, in, out](Node& n, const float* dy) {

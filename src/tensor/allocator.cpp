@@ -29,7 +29,6 @@ struct Cache {
   size_t cached = 0, in_use = 0, peak_in_use = 0;
   static constexpr size_t kMinCap = size_t(256) << 20;
 
-  ~Cache() { release(); }
   void release() {
     std::lock_guard<std::mutex> lock(mu);
     for (auto& [size, list] : free_lists)

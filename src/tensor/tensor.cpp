@@ -31,13 +31,12 @@ std::ostream& operator<<(std::ostream& os, const Shape& s) {
   return os << ']';
 }
 
-Storage::Storage(int64_t n) : data(nullptr), size(n) {
-  size_t bytes = static_cast<size_t>(n > 0 ? n : 1) * sizeof(float);
-  bytes = (bytes + 63) / 64 * 64;
-  data = static_cast<float*>(detail::storage_alloc(bytes));
-}
+// The same byte count goes to the allocator and back, which rounds it to its size class.
+static size_t storage_bytes(int64_t n) { return static_cast<size_t>(n > 0 ? n : 1) * sizeof(float); }
 
-Storage::~Storage() { detail::storage_free(data, static_cast<size_t>(size > 0 ? size : 1) * sizeof(float)); }
+Storage::Storage(int64_t n) : data(static_cast<float*>(detail::storage_alloc(storage_bytes(n)))), size(n) {}
+
+Storage::~Storage() { detail::storage_free(data, storage_bytes(size)); }
 
 std::vector<int64_t> contiguous_strides(const Shape& shape) {
   std::vector<int64_t> st(shape.size());
