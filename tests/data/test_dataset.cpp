@@ -7,6 +7,8 @@
 #include <numeric>
 #include <set>
 
+#include <unistd.h>
+
 #include "data_test_util.hpp"
 #include "llm_journey/data/dataset.hpp"
 
@@ -15,7 +17,7 @@ using lj::test::expect_error;
 
 namespace {
 std::string write_temp(const std::string& name, const std::string& bytes) {
-  const std::string path = testing::TempDir() + name;
+  const std::string path = testing::TempDir() + std::to_string(::getpid()) + "_" + name;  // tests run in parallel
   std::ofstream(path, std::ios::binary) << bytes;
   return path;
 }

@@ -1,5 +1,7 @@
 // Helpers for the io tests: temporary files and checking an error's message.
 #pragma once
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -12,7 +14,16 @@ namespace lj::test {
 
 // A fresh path in the test's temporary directory, removed by the destructor.
 struct TempFile {
-  explicit TempFile(const std::string& name) : path(::testing::TempDir() + "lj_io_" + name) {}
+  // The name carries the process id and the test's name: ctest runs each test as its own process, in
+  // parallel, and two tests writing one path would read each other's bytes.
+  explicit TempFile(const std::string& name) : path(::testing::TempDir() + "lj_io_" + std::to_string(::getpid()) + "_" + current_test() + "_" + name) {}
+  static std::string current_test() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "none";
+    for (char& c : name)
+      if (c == '/') c = '_';  // parameterised tests: "Suite/Case.Name/0"
+    return name;
+  }
   ~TempFile() { std::remove(path.c_str()); }
   void write(const std::vector<uint8_t>& bytes) const {
     std::FILE* f = std::fopen(path.c_str(), "wb");
