@@ -1,8 +1,10 @@
 """Runs the layer benchmarks here and in PyTorch on the same machine with the same thread count, and
 prints one table: ours, PyTorch, the ratio, GFLOP/s and % of the machine's measured fp32 peak.
 
-PyTorch gets its best settings: torch.set_num_threads(THREADS) (it defaults to 1 here) and
-OMP_WAIT_POLICY=PASSIVE (set before torch loads; it doubles torch's speed on the large case here).
+PyTorch gets its best settings: OMP_WAIT_POLICY=PASSIVE (set before torch loads; it doubles torch's
+speed on the large case here), and the faster of torch.set_num_threads(THREADS) and of one thread, per
+case (it defaults to 1 here; at the seed's tiny shapes waking a second thread costs torch more than it
+saves, just as our own kernels stay on one thread there).
 Two PyTorch versions of each layer are timed: the course library's modules (tests/torch_ref/course.py,
 the same computation as ours) and, where one exists, PyTorch's native layer (nn.MultiheadAttention,
 nn.TransformerEncoderLayer). Two ratios: against the course module (the notebook's computation) and
@@ -24,6 +26,7 @@ ap.add_argument("--min-time", type=float, default=0.5)
 ap.add_argument("--repetitions", type=int, default=3)
 ap.add_argument("--rounds", type=int, default=3)
 ap.add_argument("--torch-child", action="store_true", help=argparse.SUPPRESS)
+ap.add_argument("--torch-threads", type=int, default=0, help=argparse.SUPPRESS)
 args = ap.parse_args()
 
 # This machine is shared, and its two vCPUs differ (single-threaded code runs ~1.5x slower on one):
@@ -35,7 +38,7 @@ env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
 if args.torch_child:
     import torch  # noqa: E402  (OMP_WAIT_POLICY and OPENBLAS_CORETYPE set by the parent)
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.torch_threads or args.threads)
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "torch_ref"))
     import course  # noqa: E402
 
@@ -115,27 +118,31 @@ for _ in range(args.rounds):
     torch_env = dict(env, OMP_WAIT_POLICY="PASSIVE")
     if blas_core and "OPENBLAS_CORETYPE" not in os.environ:
         torch_env["OPENBLAS_CORETYPE"] = blas_core
-    child = subprocess.run([sys.executable, os.path.abspath(__file__), args.build, "--torch-child",
-                            f"--threads={args.threads}", f"--min-time={args.min_time}",
-                            f"--repetitions={args.repetitions}"],
-                           env=torch_env, capture_output=True, text=True, check=True).stdout
-    for tag, cases in json.loads(child).items():
-        for name, times in cases.items():
-            prev = torch_best.setdefault(tag, {}).get(name)
-            torch_best[tag][name] = times if prev is None else [min(a, b) for a, b in zip(prev, times)]
+    for torch_threads in sorted({args.threads, 1}, reverse=True):
+        child = subprocess.run([sys.executable, os.path.abspath(__file__), args.build, "--torch-child",
+                                f"--threads={args.threads}", f"--torch-threads={torch_threads}",
+                                f"--min-time={args.min_time}", f"--repetitions={args.repetitions}"],
+                               env=torch_env, capture_output=True, text=True, check=True).stdout
+        for tag, cases in json.loads(child).items():
+            for name, times in cases.items():
+                prev = torch_best.setdefault(tag, {}).get(name)
+                cur = [(t, torch_threads) for t in times]
+                torch_best[tag][name] = cur if prev is None else [min(a, b) for a, b in zip(prev, cur)]
 
 peak = ours["BM_PeakSGEMM"]["flops"] / (ours["BM_PeakSGEMM"]["real_time"] * 1e-3)
 print(f"threads: {args.threads}; OpenBLAS core: {blas_core} (both); measured fp32 peak (OpenBLAS SGEMM 2048^3): {peak / 1e9:.0f} GFLOP/s"
-      f" (nominal ~230 GFLOP/s on 2 cores); best of {args.rounds} processes x {args.repetitions} runs per side")
-print(f"{'case':<30}{'ours':>11}{'torch course':>14}{'torch native':>14}{'vs course':>10}{'vs faster':>10}"
+      f" (nominal ~230 GFLOP/s on 2 cores); best of {args.rounds} processes x {args.repetitions} runs per side;"
+      f" torch at the faster of {args.threads} threads and 1 (in brackets)")
+print(f"{'case':<30}{'ours':>11}{'torch course':>18}{'torch native':>18}{'vs course':>10}{'vs faster':>10}"
       f"{'GFLOP/s':>9}{'% peak':>8}")
 for tag in CASES:
-    for name, (course_s, native_s) in torch_best[tag].items():
+    for name, ((course_s, course_t), (native_s, native_t)) in torch_best[tag].items():
         b = ours[f"BM_{name}/{tag}"]
         unit = {"us": 1e-6, "ms": 1e-3, "ns": 1e-9}[b["time_unit"]]
         ours_s = b["real_time"] * unit
         best = min(course_s, native_s)
         gflops = b["flops"] / ours_s / 1e9
         fmt = lambda s: f"{s * 1e3:.3f} ms" if s >= 1e-3 else f"{s * 1e6:.1f} us"  # noqa: E731
-        print(f"{name + ' ' + tag:<30}{fmt(ours_s):>11}{fmt(course_s):>14}{fmt(native_s):>14}"
+        print(f"{name + ' ' + tag:<30}{fmt(ours_s):>11}{fmt(course_s) + f' [{course_t}]':>18}"
+              f"{fmt(native_s) + f' [{native_t}]':>18}"
               f"{course_s / ours_s:>9.1f}x{best / ours_s:>9.1f}x{gflops:>9.1f}{100 * gflops * 1e9 / peak:>7.0f}%")

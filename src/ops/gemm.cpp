@@ -100,21 +100,46 @@ static void small_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alph
 // more than it saves, and on a busy machine a sleeping one can stall the product for milliseconds.
 constexpr double kGemmParallelMin = 4.0 * 1024 * 1024;
 
+static void sgemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                         const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(M),
+              static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
+              C, static_cast<int>(ldc));
+}
+
 template <>
 void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                  const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
-  if (static_cast<double>(M) * N * K < kSmallMacs) return small_gemm<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  // OpenBLAS (OpenMP build) takes its thread count from omp_get_max_threads() at each call.
-  // (Below 256K it stays serial by itself; changing the thread count costs OpenBLAS a re-setup.)
   const double macs = static_cast<double>(M) * N * K;
-  const bool serial = macs >= 262144 && macs < kGemmParallelMin && !omp_in_parallel();
-  const int threads = serial ? omp_get_max_threads() : 0;
-  if (serial && threads > 1) omp_set_num_threads(1);
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(M),
-              static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
-              C, static_cast<int>(ldc));
-  if (serial && threads > 1) omp_set_num_threads(threads);
+  if (macs < kSmallMacs) return small_gemm<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  // Inside a parallel region (one head of batched attention per thread) OpenBLAS runs serially.
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (macs < kGemmParallelMin || threads == 1) {
+    // OpenBLAS (OpenMP build) takes its thread count from omp_get_max_threads() at each call; below
+    // 256K multiply-adds it stays serial by itself.
+    if (threads > 1 && macs >= 262144) omp_set_num_threads(1);
+    sgemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (threads > 1 && macs >= 262144) omp_set_num_threads(threads);
+    return;
+  }
+  // Larger products: one serial OpenBLAS call per thread on a block of rows of C (or of columns, when
+  // C has few rows). At the training sizes of a small GPT (768 x 128 x 384, say) this is 1.3-1.6x
+  // faster than OpenBLAS's own threading, which synchronises its threads inside the product, and the
+  // same at large sizes. Blocks are multiples of 16 rows, OpenBLAS's register tile.
+  const bool by_rows = M >= 64 * threads || M >= N;
+  const int64_t extent = by_rows ? M : N;
+  const int64_t block = ((extent + threads - 1) / threads + 15) / 16 * 16;
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t i0 = omp_get_thread_num() * block, i1 = i0 + block < extent ? i0 + block : extent;
+    if (i0 < i1) {
+      if (by_rows)
+        sgemm_serial(ta, tb, i1 - i0, N, K, alpha, ta ? A + i0 : A + i0 * lda, lda, B, ldb, beta, C + i0 * ldc, ldc);
+      else
+        sgemm_serial(ta, tb, M, i1 - i0, K, alpha, A, lda, tb ? B + i0 * ldb : B + i0, ldb, beta, C + i0, ldc);
+    }
+  }
 }
 
 template <>

@@ -11,7 +11,7 @@
 namespace lj {
 
 // Below this many element-operations a loop runs on the calling thread.
-constexpr int64_t kParallelGrain = 32768;
+constexpr int64_t kParallelGrain = 262144;
 
 template <typename F>
 void parallel_for(int64_t n, int64_t work, F f) {
