@@ -19,6 +19,10 @@ struct Node {
   // The gradient buffer of inputs[i] (dense, contiguous, zero-initialised on first use), or nullptr
   // if that input does not require a gradient. Kernels accumulate into it with +=.
   float* grad(size_t i);
+  // The same buffer for a kernel that writes every element: on first use it is left uninitialised and
+  // `accumulate` is false (write with =); otherwise `accumulate` is true (add with +=). This saves
+  // zero-filling, then re-reading, every gradient the first time it is written.
+  float* grad(size_t i, bool& accumulate);
 };
 
 // Whether ops record a graph; thread-local, on by default.

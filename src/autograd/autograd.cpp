@@ -10,12 +10,17 @@ static thread_local bool g_grad_enabled = true;
 bool grad_enabled() { return g_grad_enabled; }
 void set_grad_enabled(bool on) { g_grad_enabled = on; }
 
-static std::shared_ptr<TensorImpl> dense_zeros_like(const TensorImpl& t) {
+static std::shared_ptr<TensorImpl> dense_empty_like(const TensorImpl& t) {
   auto g = std::make_shared<TensorImpl>();
   g->storage = std::make_shared<Storage>(t.shape.numel());
-  std::memset(g->storage->data, 0, sizeof(float) * static_cast<size_t>(t.shape.numel()));
   g->shape = t.shape;
   g->strides = contiguous_strides(t.shape);
+  return g;
+}
+
+static std::shared_ptr<TensorImpl> dense_zeros_like(const TensorImpl& t) {
+  auto g = dense_empty_like(t);
+  std::memset(g->storage->data, 0, sizeof(float) * static_cast<size_t>(t.shape.numel()));
   return g;
 }
 
@@ -23,6 +28,17 @@ float* Node::grad(size_t i) {
   TensorImpl* t = inputs[i].impl();
   if (!t->requires_grad) return nullptr;
   if (!t->grad) t->grad = dense_zeros_like(*t);
+  return t->grad->data();
+}
+
+float* Node::grad(size_t i, bool& accumulate) {
+  TensorImpl* t = inputs[i].impl();
+  accumulate = true;
+  if (!t->requires_grad) return nullptr;
+  if (!t->grad) {
+    t->grad = dense_empty_like(*t);
+    accumulate = false;
+  }
   return t->grad->data();
 }
 

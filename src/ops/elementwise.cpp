@@ -70,10 +70,19 @@ static Tensor binary(const Tensor& a_in, const Tensor& b_in, const char* name) {
     autograd::record(y, name, {a, b}, [n](Node& node, const float* g) {
       const float* A = node.inputs[0].data();
       const float* B = node.inputs[1].data();
-      if (float* da = node.grad(0))
-        for (int64_t i = 0; i < n; i++) da[i] += g[i] * Op::da(A[i], B[i]);
-      if (float* db = node.grad(1))
-        for (int64_t i = 0; i < n; i++) db[i] += g[i] * Op::db(A[i], B[i]);
+      bool acc;
+      if (float* da = node.grad(0, acc)) {
+        if (acc)
+          for (int64_t i = 0; i < n; i++) da[i] += g[i] * Op::da(A[i], B[i]);
+        else
+          for (int64_t i = 0; i < n; i++) da[i] = g[i] * Op::da(A[i], B[i]);
+      }
+      if (float* db = node.grad(1, acc)) {
+        if (acc)
+          for (int64_t i = 0; i < n; i++) db[i] += g[i] * Op::db(A[i], B[i]);
+        else
+          for (int64_t i = 0; i < n; i++) db[i] = g[i] * Op::db(A[i], B[i]);
+      }
     });
     return y;
   }
@@ -115,17 +124,28 @@ static Tensor unary(const Tensor& x_in, const char* name, P... p) {
   if (autograd::needs_grad({&x})) {
     Tensor ysaved = y.detach();
     autograd::record(y, name, {x}, [n, ysaved, p...](Node& node, const float* g) {
-      float* dx = node.grad(0);
+      bool acc;
+      float* dx = node.grad(0, acc);
       if (!dx) return;
       const float* X = node.inputs[0].data();
       const float* Y = ysaved.data();
       parallel_for(n, n * 8, [&](int64_t i0, int64_t i1) {
+        if (acc) {
 #pragma omp simd
-        for (int64_t i = i0; i < i1; i++) {
-          if constexpr (sizeof...(P) == 0)
-            dx[i] += g[i] * Op::df(X[i], Y[i]);
-          else
-            dx[i] += g[i] * Op::df(X[i], p...);
+          for (int64_t i = i0; i < i1; i++) {
+            if constexpr (sizeof...(P) == 0)
+              dx[i] += g[i] * Op::df(X[i], Y[i]);
+            else
+              dx[i] += g[i] * Op::df(X[i], p...);
+          }
+        } else {
+#pragma omp simd
+          for (int64_t i = i0; i < i1; i++) {
+            if constexpr (sizeof...(P) == 0)
+              dx[i] = g[i] * Op::df(X[i], Y[i]);
+            else
+              dx[i] = g[i] * Op::df(X[i], p...);
+          }
         }
       });
     });

@@ -18,7 +18,9 @@ void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t
                     bool w_transposed = false);
 // any of dx, dw, db may be null
 template <typename T>
-void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, int64_t N, int64_t in, int64_t out);
+// acc_*: add into the gradient (+=) or write it (=).
+void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, int64_t N, int64_t in, int64_t out,
+                     bool acc_dx = true, bool acc_dw = true, bool acc_db = true);
 
 // --- activations (n values) -----------------------------------------------------------------------
 template <typename T> void relu_forward(T* y, const T* x, int64_t n);
@@ -40,7 +42,8 @@ void layer_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, con
                         T eps);
 template <typename T>
 void layer_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* weight, const T* mean,
-                         const T* rstd, int64_t N, int64_t C);
+                         const T* rstd, int64_t N, int64_t C, bool acc_dx = true, bool acc_dw = true,
+                         bool acc_db = true);
 
 // --- scaled dot-product attention -----------------------------------------------------------------
 // q (B,H,T,dk), k (B,H,S,dk), v (B,H,S,dv), out (B,H,T,dv), each strided with a contiguous last

@@ -3,6 +3,7 @@
 //   backward: dxhat = dy * w
 //             dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
 //             dw += sum_rows(dy * xhat),  db += sum_rows(dy)
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -43,7 +44,9 @@ void layer_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, con
 
 template <typename T>
 void layer_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* weight, const T* mean,
-                         const T* rstd, int64_t N, int64_t C) {
+                         const T* rstd, int64_t N, int64_t C, bool acc_dx, bool acc_dw, bool acc_db) {
+  if (dweight && !acc_dw) std::fill(dweight, dweight + C, T(0));
+  if (dbias && !acc_db) std::fill(dbias, dbias + C, T(0));
   if (dx) {
     parallel_for(N, N * C * 4, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; r++) {
@@ -61,7 +64,8 @@ void layer_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, c
 #pragma omp simd
         for (int64_t j = 0; j < C; j++) {
           const T g = gr[j] * (weight ? weight[j] : T(1));
-          dx[r * C + j] += s * (g - mg - (xr[j] - m) * s * mgx);
+          const T d = s * (g - mg - (xr[j] - m) * s * mgx);
+          dx[r * C + j] = acc_dx ? dx[r * C + j] + d : d;
         }
       }
     });
@@ -90,9 +94,9 @@ template void layer_norm_forward<float>(float*, float*, float*, const float*, co
 template void layer_norm_forward<double>(double*, double*, double*, const double*, const double*, const double*,
                                          int64_t, int64_t, double);
 template void layer_norm_backward<float>(float*, float*, float*, const float*, const float*, const float*,
-                                         const float*, const float*, int64_t, int64_t);
+                                         const float*, const float*, int64_t, int64_t, bool, bool, bool);
 template void layer_norm_backward<double>(double*, double*, double*, const double*, const double*, const double*,
-                                          const double*, const double*, int64_t, int64_t);
+                                          const double*, const double*, int64_t, int64_t, bool, bool, bool);
 }  // namespace kernels
 
 Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, float eps) {
@@ -117,9 +121,12 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   inputs.push_back(b.defined() ? b : Tensor::empty({0}));
   const bool has_w = w.defined(), has_b = b.defined();
   autograd::record(y, "layer_norm", std::move(inputs), [mean, rstd, N, C, has_w, has_b](Node& n, const float* g) {
-    kernels::layer_norm_backward<float>(n.grad(0), has_w ? n.grad(1) : nullptr, has_b ? n.grad(2) : nullptr, g,
-                                        n.inputs[0].data(), has_w ? n.inputs[1].data() : nullptr, mean.data(),
-                                        rstd.data(), N, C);
+    bool acc_dx, acc_dw = true, acc_db = true;
+    float* dx = n.grad(0, acc_dx);
+    float* dw = has_w ? n.grad(1, acc_dw) : nullptr;
+    float* db = has_b ? n.grad(2, acc_db) : nullptr;
+    kernels::layer_norm_backward<float>(dx, dw, db, g, n.inputs[0].data(), has_w ? n.inputs[1].data() : nullptr,
+                                        mean.data(), rstd.data(), N, C, acc_dx, acc_dw, acc_db);
   });
   return y;
 }

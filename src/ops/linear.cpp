@@ -26,10 +26,12 @@ void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t
 }
 
 template <typename T>
-void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, int64_t N, int64_t in, int64_t out) {
-  if (dx) gemm<T>(false, false, N, in, out, T(1), dy, out, w, in, T(1), dx, in);
-  if (dw) gemm<T>(true, false, out, in, N, T(1), dy, out, x, in, T(1), dw, in);
+void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, int64_t N, int64_t in, int64_t out,
+                     bool acc_dx, bool acc_dw, bool acc_db) {
+  if (dx) gemm<T>(false, false, N, in, out, T(1), dy, out, w, in, acc_dx ? T(1) : T(0), dx, in);
+  if (dw) gemm<T>(true, false, out, in, N, T(1), dy, out, x, in, acc_dw ? T(1) : T(0), dw, in);
   if (db) {
+    if (!acc_db) std::fill(db, db + out, T(0));
     for (int64_t i = 0; i < N; i++)
       for (int64_t j = 0; j < out; j++) db[j] += dy[i * out + j];
   }
@@ -39,9 +41,9 @@ template void linear_forward<float>(float*, const float*, const float*, const fl
 template void linear_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t, int64_t,
                                      bool);
 template void linear_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t, int64_t,
-                                     int64_t);
+                                     int64_t, bool, bool, bool);
 template void linear_backward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t,
-                                      int64_t, int64_t);
+                                      int64_t, int64_t, bool, bool, bool);
 }  // namespace kernels
 
 // --- the transposed-weight cache ----------------------------------------------------------------
@@ -112,8 +114,12 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias, Line
   std::vector<Tensor> inputs{x, w};
   if (b.defined()) inputs.push_back(b);
   autograd::record(y, "linear", std::move(inputs), [N, in, out](Node& n, const float* dy) {
-    kernels::linear_backward<float>(n.grad(0), n.grad(1), n.inputs.size() > 2 ? n.grad(2) : nullptr, dy,
-                                    n.inputs[0].data(), n.inputs[1].data(), N, in, out);
+    bool acc_dx, acc_dw, acc_db = true;
+    float* dx = n.grad(0, acc_dx);
+    float* dw = n.grad(1, acc_dw);
+    float* db = n.inputs.size() > 2 ? n.grad(2, acc_db) : nullptr;
+    kernels::linear_backward<float>(dx, dw, db, dy, n.inputs[0].data(), n.inputs[1].data(), N, in, out, acc_dx, acc_dw,
+                                    acc_db);
   });
   return y;
 }

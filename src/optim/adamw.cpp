@@ -1,4 +1,5 @@
-// AdamW, one fused loop per parameter (the formulas are in optim.hpp).
+// AdamW: one fused loop over every parameter's elements (the formulas are in optim.hpp).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <unordered_set>
@@ -50,6 +51,17 @@ AdamW::AdamW(const std::vector<Tensor>& params, AdamWOptions options)
 void AdamW::step() {
   steps_++;
   const double lr = options_.lr, b1 = options_.beta1, b2 = options_.beta2;
+  // One segment per parameter with a gradient; then one parallel sweep over all their elements, so
+  // that a model of many small tensors pays for one fork/join, not one per tensor. Each element's
+  // update depends on that element alone, so the split does not change the result.
+  struct Segment {
+    float *w, *m, *v;
+    const float* g;
+    int64_t n;
+    float decay, step_size, bc2_sqrt;
+  };
+  std::vector<Segment> segments;
+  int64_t total = 0;
   for (size_t gi = 0; gi < groups_.size(); gi++) {
     const float decay = static_cast<float>(1.0 - lr * groups_[gi].weight_decay);
     for (size_t i = 0; i < groups_[gi].params.size(); i++) {
@@ -60,28 +72,36 @@ void AdamW::step() {
       s.step++;
       const double bc1 = 1.0 - std::pow(b1, static_cast<double>(s.step));
       const double bc2 = 1.0 - std::pow(b2, static_cast<double>(s.step));
-      const float step_size = static_cast<float>(lr / bc1);
-      const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-      const float fb1 = static_cast<float>(b1), fb2 = static_cast<float>(b2);
-      const float a1 = static_cast<float>(1.0 - b1), a2 = static_cast<float>(1.0 - b2);
-      const float eps = static_cast<float>(options_.eps);
-      float* w = p.data();
-      const float* gd = g.data();
-      float* m = s.exp_avg.data();
-      float* v = s.exp_avg_sq.data();
-      const int64_t n = p.numel();
-      parallel_for(n, n * 4, [&](int64_t i0, int64_t i1) {
-#pragma omp simd
-        for (int64_t j = i0; j < i1; j++) {
-          w[j] *= decay;
-          m[j] = m[j] * fb1 + gd[j] * a1;
-          v[j] = v[j] * fb2 + gd[j] * gd[j] * a2;
-          const float denom = std::sqrt(v[j]) / bc2_sqrt + eps;
-          w[j] -= step_size * (m[j] / denom);
-        }
-      });
+      segments.push_back({p.data(), s.exp_avg.data(), s.exp_avg_sq.data(), g.data(), p.numel(), decay,
+                          static_cast<float>(lr / bc1), static_cast<float>(std::sqrt(bc2))});
+      total += p.numel();
     }
   }
+  const float fb1 = static_cast<float>(b1), fb2 = static_cast<float>(b2);
+  const float a1 = static_cast<float>(1.0 - b1), a2 = static_cast<float>(1.0 - b2);
+  const float eps = static_cast<float>(options_.eps);
+  // The gradients stay alive in their parameters until this returns.
+  parallel_for(total, total * 4, [&](int64_t e0, int64_t e1) {
+    int64_t base = 0;
+    for (const Segment& sg : segments) {
+      const int64_t j0 = std::max<int64_t>(e0 - base, 0), j1 = std::min<int64_t>(e1 - base, sg.n);
+      base += sg.n;
+      if (j0 >= j1) continue;
+      float* w = sg.w;
+      float* m = sg.m;
+      float* v = sg.v;
+      const float* gd = sg.g;
+      const float decay = sg.decay, step_size = sg.step_size, bc2_sqrt = sg.bc2_sqrt;
+#pragma omp simd
+      for (int64_t j = j0; j < j1; j++) {
+        w[j] *= decay;
+        m[j] = m[j] * fb1 + gd[j] * a1;
+        v[j] = v[j] * fb2 + gd[j] * gd[j] * a2;
+        const float denom = std::sqrt(v[j]) / bc2_sqrt + eps;
+        w[j] -= step_size * (m[j] / denom);
+      }
+    }
+  });
 }
 
 void AdamW::zero_grad() {
