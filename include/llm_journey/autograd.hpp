@@ -16,6 +16,10 @@ struct Node {
   const char* name = "";
   std::vector<Tensor> inputs;
   Backward backward;
+  // Set by views whose elements are their base's, in the base's order (a reshape of a contiguous
+  // tensor): the view's gradient is then the base's gradient, and the engine hands the buffer over
+  // instead of calling `backward` to copy it, when the base has no gradient yet.
+  bool gradient_passes_through = false;
   // The gradient buffer of inputs[i] (dense, contiguous, zero-initialised on first use), or nullptr
   // if that input does not require a gradient. Kernels accumulate into it with +=.
   float* grad(size_t i);

@@ -126,7 +126,20 @@ void Tensor::backward(const Tensor& gradient) const {
     std::shared_ptr<TensorImpl> t = std::move(order[k]);
     std::shared_ptr<Node> fn = std::move(t->grad_fn);  // free the graph as we go (retain_graph=False)
     std::shared_ptr<TensorImpl> g = std::move(t->grad);  // intermediate gradients are not kept
-    if (fn && g) fn->backward(*fn, g->data());
+    if (!fn || !g) continue;
+    if (fn->gradient_passes_through) {
+      TensorImpl* base = fn->inputs[0].impl();
+      if (base->requires_grad && !base->grad) {
+        auto alias = std::make_shared<TensorImpl>();
+        alias->storage = g->storage;
+        alias->offset = g->offset;
+        alias->shape = base->shape;
+        alias->strides = contiguous_strides(base->shape);
+        base->grad = std::move(alias);
+        continue;
+      }
+    }
+    fn->backward(*fn, g->data());
   }
 }
 

@@ -46,9 +46,15 @@ struct Relu {
 struct Gelu {
   template <typename T> static T f(T x) { return T(0.5) * x * (T(1) + fast::erf_of(x * T(std::numbers::sqrt2 / 2))); }
   template <typename T> static T df(T x, T) {
-    const T cdf = T(0.5) * (T(1) + fast::erf_of(x * T(std::numbers::sqrt2 / 2)));
-    const T pdf = fast::exp_of(T(-0.5) * x * x) * T(std::numbers::inv_sqrtpi * std::numbers::sqrt2 / 2);
-    return cdf + x * pdf;
+    if constexpr (std::is_same_v<T, float>) {  // Phi and phi share one exp: e^{-(x/sqrt 2)^2} = e^{-x^2/2}
+      float e;
+      const float cdf = 0.5f * (1.0f + fast::erf_and_exp(x * static_cast<float>(std::numbers::sqrt2 / 2), e));
+      return cdf + x * e * static_cast<float>(std::numbers::inv_sqrtpi * std::numbers::sqrt2 / 2);
+    } else {
+      const T cdf = T(0.5) * (T(1) + fast::erf_of(x * T(std::numbers::sqrt2 / 2)));
+      const T pdf = fast::exp_of(T(-0.5) * x * x) * T(std::numbers::inv_sqrtpi * std::numbers::sqrt2 / 2);
+      return cdf + x * pdf;
+    }
   }
 };
 // GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))

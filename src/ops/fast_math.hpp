@@ -47,6 +47,19 @@ inline float erf(float x) {
   return std::copysign(y, x);
 }
 
+// erf(x), and e^{-x^2} (which it computes on the way) in `e`: GELU's backward needs both.
+inline float erf_and_exp(float x, float& e) {
+  const float ax = std::fabs(x);
+  const float t = 1.0f / (1.0f + 0.3275911f * ax);
+  float r = 1.061405429f;
+  r = r * t - 1.453152027f;
+  r = r * t + 1.421413741f;
+  r = r * t - 0.284496736f;
+  r = r * t + 0.254829592f;
+  e = exp(-ax * ax);
+  return std::copysign(1.0f - r * t * e, x);
+}
+
 template <typename T>
 inline T exp_of(T x) {
   if constexpr (std::is_same_v<T, float>) return exp(x);

@@ -42,32 +42,36 @@ void layer_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, con
   });
 }
 
+// dx for one row. The two sums run as vector reductions; W: a weight is given; ACC: add into dx.
+template <typename T, bool W, bool ACC>
+static void layer_norm_backward_row(T* dx, const T* gr, const T* xr, const T* weight, T m, T s, int64_t C) {
+  T sum_g = 0, sum_gx = 0;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+  for (int64_t j = 0; j < C; j++) {
+    const T g = W ? gr[j] * weight[j] : gr[j];
+    sum_g += g;
+    sum_gx += g * (xr[j] - m);
+  }
+  const T mg = sum_g / static_cast<T>(C), mgx = sum_gx * s / static_cast<T>(C);
+#pragma omp simd
+  for (int64_t j = 0; j < C; j++) {
+    const T g = W ? gr[j] * weight[j] : gr[j];
+    const T d = s * (g - mg - (xr[j] - m) * s * mgx);
+    if constexpr (ACC) dx[j] += d;
+    else dx[j] = d;
+  }
+}
+
 template <typename T>
 void layer_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* weight, const T* mean,
                          const T* rstd, int64_t N, int64_t C, bool acc_dx, bool acc_dw, bool acc_db) {
   if (dweight && !acc_dw) std::fill(dweight, dweight + C, T(0));
   if (dbias && !acc_db) std::fill(dbias, dbias + C, T(0));
   if (dx) {
+    auto row = weight ? (acc_dx ? layer_norm_backward_row<T, true, true> : layer_norm_backward_row<T, true, false>)
+                      : (acc_dx ? layer_norm_backward_row<T, false, true> : layer_norm_backward_row<T, false, false>);
     parallel_for(N, N * C * 4, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; r++) {
-        const T* xr = x + r * C;
-        const T* gr = dy + r * C;
-        const T m = mean[r], s = rstd[r];
-        T sum_g = 0, sum_gx = 0;
-#pragma omp simd reduction(+ : sum_g, sum_gx)
-        for (int64_t j = 0; j < C; j++) {
-          const T g = gr[j] * (weight ? weight[j] : T(1));
-          sum_g += g;
-          sum_gx += g * (xr[j] - m) * s;
-        }
-        const T mg = sum_g / static_cast<T>(C), mgx = sum_gx / static_cast<T>(C);
-#pragma omp simd
-        for (int64_t j = 0; j < C; j++) {
-          const T g = gr[j] * (weight ? weight[j] : T(1));
-          const T d = s * (g - mg - (xr[j] - m) * s * mgx);
-          dx[r * C + j] = acc_dx ? dx[r * C + j] + d : d;
-        }
-      }
+      for (int64_t r = r0; r < r1; r++) row(dx + r * C, dy + r * C, x + r * C, weight, mean[r], rstd[r], C);
     });
   }
   if (dweight || dbias) {  // column sums: split the columns across threads

@@ -50,6 +50,17 @@ void copy_strided(float* dst, const float* src, const Shape& shape, const std::v
   });
 }
 
+void set_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides) {
+  if (is_contiguous(shape, strides)) {
+    std::memcpy(dst, src, sizeof(float) * shape.numel());
+    return;
+  }
+  for_each_strided_row(shape, strides, [&](int64_t i, int64_t o, int64_t n, int64_t st) {
+    if (st == 1) std::memcpy(dst + o, src + i, sizeof(float) * static_cast<size_t>(n));
+    else for (int64_t j = 0; j < n; j++) dst[o + j * st] = src[i + j];
+  });
+}
+
 void add_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides) {
   for_each_strided_row(shape, strides, [&](int64_t i, int64_t o, int64_t n, int64_t st) {
     if (st == 1) {  // the usual case (a transposed head split): a contiguous row, vectorised

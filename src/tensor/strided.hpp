@@ -15,4 +15,7 @@ void copy_strided(float* dst, const float* src, const Shape& shape, const std::v
 // dst viewed through (shape, strides) += src (dense, row-major).
 void add_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides);
 
+// dst viewed through (shape, strides) = src (dense, row-major).
+void set_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides);
+
 }  // namespace lj::detail
