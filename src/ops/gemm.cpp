@@ -99,6 +99,9 @@ static void small_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alph
 // Below this many multiply-adds a product runs on the calling thread: waking a second thread costs
 // more than it saves, and on a busy machine a sleeping one can stall the product for milliseconds.
 constexpr double kGemmParallelMin = 4.0 * 1024 * 1024;
+// Up to this many, a threaded product is split into one serial OpenBLAS call per thread (below);
+// above it OpenBLAS's own threading, which shares one packed copy of B, is as fast or faster.
+constexpr double kGemmSplitMax = 128.0 * 1024 * 1024;
 
 static void sgemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                          const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
@@ -123,10 +126,11 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
     if (threads > 1 && macs >= 262144) omp_set_num_threads(threads);
     return;
   }
-  // Larger products: one serial OpenBLAS call per thread on a block of rows of C (or of columns, when
+  if (macs > kGemmSplitMax) return sgemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  // Medium products: one serial OpenBLAS call per thread on a block of rows of C (or of columns, when
   // C has few rows). At the training sizes of a small GPT (768 x 128 x 384, say) this is 1.3-1.6x
-  // faster than OpenBLAS's own threading, which synchronises its threads inside the product, and the
-  // same at large sizes. Blocks are multiples of 16 rows, OpenBLAS's register tile.
+  // faster than OpenBLAS's own threading, which synchronises its threads inside the product.
+  // Blocks are multiples of 16 rows, OpenBLAS's register tile.
   const bool by_rows = M >= 64 * threads || M >= N;
   const int64_t extent = by_rows ? M : N;
   const int64_t block = ((extent + threads - 1) / threads + 15) / 16 * 16;
