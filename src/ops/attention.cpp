@@ -285,42 +285,38 @@ void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q,
                 k + b * lk.b + h * lk.h, lk.t, T(0), P + r0 * d.S, d.S);
       }
       const float* mrow0 = mask.data ? mask.data + b * mask.b + h * mask.h : nullptr;
-      if (d.S < 32) {
-        // Short rows (small sequences): shift each row by its max (-inf where not allowed), then one
-        // vectorised exp over the whole (T,S) block, then normalise; a row with no allowed key
-        // sums to 0 and stays all zeros.
-        for (int64_t i = 0; i < d.T; i++) {
-          T* p = P + i * d.S;
-          const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
-          const float* mrow = mrow0 ? mrow0 + i * mask.t : nullptr;
-          T m = -INFINITY;
+      // Softmax over the allowed keys j < jend (the rest are in the future, or beyond what the GEMM
+      // wrote) and not masked. Each row is shifted by its maximum, with -inf where not allowed; then
+      // one exp over the whole (T, S) block, then each row is normalised. Every loop runs over whole
+      // rows (keys from jend on are set to -inf first): a causal row's varying length would leave its
+      // loops to scalar code. A row with no allowed key is all -inf, sums to 0 and stays zeros, never
+      // NaN.
+      for (int64_t i = 0; i < d.T; i++) {
+        T* p = P + i * d.S;
+        const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
+        if (mrow0) {
+          const float* mrow = mrow0 + i * mask.t;
           for (int64_t j = 0; j < jend; j++)
-            if (!mrow || mrow[j * mask.s] != 0.0f) m = std::max(m, p[j]);
-          for (int64_t j = 0; j < d.S; j++)
-            p[j] = (j < jend && m != -INFINITY && (!mrow || mrow[j * mask.s] != 0.0f)) ? p[j] - m : T(-INFINITY);
+            if (mrow[j * mask.s] == 0.0f) p[j] = -INFINITY;
         }
+        std::fill(p + jend, p + d.S, T(-INFINITY));
+        T m = -INFINITY;
+#pragma omp simd reduction(max : m)
+        for (int64_t j = 0; j < d.S; j++) m = p[j] > m ? p[j] : m;
+        if (m == -INFINITY) m = 0;
 #pragma omp simd
-        for (int64_t t = 0; t < TS; t++) P[t] = fast::exp_of(P[t]);
-        for (int64_t i = 0; i < d.T; i++) {
-          T* p = P + i * d.S;
-          T sum = 0;
-          for (int64_t j = 0; j < d.S; j++) sum += p[j];
-          const T inv = sum > 0 ? T(1) / sum : T(0);
-          for (int64_t j = 0; j < d.S; j++) p[j] *= inv;
-        }
-      } else {
-        for (int64_t i = 0; i < d.T; i++) {
-          T* p = P + i * d.S;
-          // Keys j >= jend are in the future (causal); masked keys get -inf, hence weight exactly 0.
-          const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
-          if (mrow0) {
-            const float* mrow = mrow0 + i * mask.t;
-            for (int64_t j = 0; j < jend; j++)
-              if (mrow[j * mask.s] == 0.0f) p[j] = -INFINITY;
-          }
-          softmax_row(p, p, jend);  // a row with no allowed key becomes zeros, not NaN
-          for (int64_t j = jend; j < d.S; j++) p[j] = 0;
-        }
+        for (int64_t j = 0; j < d.S; j++) p[j] -= m;
+      }
+#pragma omp simd
+      for (int64_t t = 0; t < TS; t++) P[t] = fast::exp_of(P[t]);
+      for (int64_t i = 0; i < d.T; i++) {
+        T* p = P + i * d.S;
+        T sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < d.S; j++) sum += p[j];
+        const T inv = sum > 0 ? T(1) / sum : T(0);
+#pragma omp simd
+        for (int64_t j = 0; j < d.S; j++) p[j] *= inv;
       }
       const T* A = P;
       if (drop) {
@@ -382,7 +378,9 @@ void attention_backward(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv,
             for (int64_t j = 0; j < kend; j++) g[j] *= dr[j];
           }
           T dot = 0;
+#pragma omp simd reduction(+ : dot)
           for (int64_t j = 0; j < kend; j++) dot += p[j] * g[j];
+#pragma omp simd
           for (int64_t j = 0; j < kend; j++) g[j] = p[j] * (g[j] - dot);
         }
         if (dq)
