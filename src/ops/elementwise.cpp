@@ -54,6 +54,18 @@ static void for_each_broadcast(const Shape& out, const std::vector<int64_t>& sa,
   }
 }
 
+// A gradient's elements d[i] for i in [i0, i1): value(i) on the gradient's first write, added after.
+template <typename F>
+static void write_gradient(float* d, int64_t i0, int64_t i1, bool accumulate, F value) {
+  if (accumulate) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; i++) d[i] += value(i);
+  } else {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; i++) d[i] = value(i);
+  }
+}
+
 template <typename Op>
 static Tensor binary(const Tensor& a_in, const Tensor& b_in, const char* name) {
   Tensor a = a_in.contiguous(), b = b_in.contiguous();
@@ -71,18 +83,10 @@ static Tensor binary(const Tensor& a_in, const Tensor& b_in, const char* name) {
       const float* A = node.inputs[0].data();
       const float* B = node.inputs[1].data();
       bool acc;
-      if (float* da = node.grad(0, acc)) {
-        if (acc)
-          for (int64_t i = 0; i < n; i++) da[i] += g[i] * Op::da(A[i], B[i]);
-        else
-          for (int64_t i = 0; i < n; i++) da[i] = g[i] * Op::da(A[i], B[i]);
-      }
-      if (float* db = node.grad(1, acc)) {
-        if (acc)
-          for (int64_t i = 0; i < n; i++) db[i] += g[i] * Op::db(A[i], B[i]);
-        else
-          for (int64_t i = 0; i < n; i++) db[i] = g[i] * Op::db(A[i], B[i]);
-      }
+      if (float* da = node.grad(0, acc))
+        write_gradient(da, 0, n, acc, [&](int64_t i) { return g[i] * Op::da(A[i], B[i]); });
+      if (float* db = node.grad(1, acc))
+        write_gradient(db, 0, n, acc, [&](int64_t i) { return g[i] * Op::db(A[i], B[i]); });
     });
     return y;
   }
@@ -130,23 +134,10 @@ static Tensor unary(const Tensor& x_in, const char* name, P... p) {
       const float* X = node.inputs[0].data();
       const float* Y = ysaved.data();
       parallel_for(n, n * 8, [&](int64_t i0, int64_t i1) {
-        if (acc) {
-#pragma omp simd
-          for (int64_t i = i0; i < i1; i++) {
-            if constexpr (sizeof...(P) == 0)
-              dx[i] += g[i] * Op::df(X[i], Y[i]);
-            else
-              dx[i] += g[i] * Op::df(X[i], p...);
-          }
-        } else {
-#pragma omp simd
-          for (int64_t i = i0; i < i1; i++) {
-            if constexpr (sizeof...(P) == 0)
-              dx[i] = g[i] * Op::df(X[i], Y[i]);
-            else
-              dx[i] = g[i] * Op::df(X[i], p...);
-          }
-        }
+        write_gradient(dx, i0, i1, acc, [&](int64_t i) {
+          if constexpr (sizeof...(P) == 0) return g[i] * Op::df(X[i], Y[i]);
+          else return g[i] * Op::df(X[i], p...);
+        });
       });
     });
   }

@@ -34,20 +34,8 @@ inline float exp(float x) {
   return underflow ? 0.0f : y;
 }
 
-// erf(x) = sign(x) (1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) e^{-x^2}),  t = 1 / (1 + p|x|)
-inline float erf(float x) {
-  const float ax = std::fabs(x);
-  const float t = 1.0f / (1.0f + 0.3275911f * ax);
-  float r = 1.061405429f;
-  r = r * t - 1.453152027f;
-  r = r * t + 1.421413741f;
-  r = r * t - 0.284496736f;
-  r = r * t + 0.254829592f;
-  const float y = 1.0f - r * t * exp(-ax * ax);
-  return std::copysign(y, x);
-}
-
-// erf(x), and e^{-x^2} (which it computes on the way) in `e`: GELU's backward needs both.
+// erf(x) = sign(x) (1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) e^{-x^2}),  t = 1 / (1 + p|x|);
+// e^{-x^2}, computed on the way, goes to `e` (GELU's backward needs both).
 inline float erf_and_exp(float x, float& e) {
   const float ax = std::fabs(x);
   const float t = 1.0f / (1.0f + 0.3275911f * ax);
@@ -58,6 +46,11 @@ inline float erf_and_exp(float x, float& e) {
   r = r * t + 0.254829592f;
   e = exp(-ax * ax);
   return std::copysign(1.0f - r * t * e, x);
+}
+
+inline float erf(float x) {
+  float e;
+  return erf_and_exp(x, e);
 }
 
 template <typename T>

@@ -103,7 +103,9 @@ constexpr double kGemmParallelMin = 4.0 * 1024 * 1024;
 // above it OpenBLAS's own threading, which shares one packed copy of B, is as fast or faster.
 constexpr double kGemmSplitMax = 128.0 * 1024 * 1024;
 
-static void sgemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+// One cblas_sgemm call; OpenBLAS threads it as omp_get_max_threads() says (serially inside a
+// parallel region).
+static void openblas_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                          const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(M),
               static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
@@ -121,12 +123,13 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
   if (macs < kGemmParallelMin || threads == 1) {
     // OpenBLAS (OpenMP build) takes its thread count from omp_get_max_threads() at each call; below
     // 256K multiply-adds it stays serial by itself.
-    if (threads > 1 && macs >= 262144) omp_set_num_threads(1);
-    sgemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    if (threads > 1 && macs >= 262144) omp_set_num_threads(threads);
+    const bool hold_to_one = threads > 1 && macs >= 262144;
+    if (hold_to_one) omp_set_num_threads(1);
+    openblas_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (hold_to_one) omp_set_num_threads(threads);
     return;
   }
-  if (macs > kGemmSplitMax) return sgemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (macs > kGemmSplitMax) return openblas_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   // Medium products: one serial OpenBLAS call per thread on a block of rows of C (or of columns, when
   // C has few rows). At the training sizes of a small GPT (768 x 128 x 384, say) this is 1.3-1.6x
   // faster than OpenBLAS's own threading, which synchronises its threads inside the product.
@@ -139,9 +142,9 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
     const int64_t i0 = omp_get_thread_num() * block, i1 = i0 + block < extent ? i0 + block : extent;
     if (i0 < i1) {
       if (by_rows)
-        sgemm_serial(ta, tb, i1 - i0, N, K, alpha, ta ? A + i0 : A + i0 * lda, lda, B, ldb, beta, C + i0 * ldc, ldc);
+        openblas_sgemm(ta, tb, i1 - i0, N, K, alpha, ta ? A + i0 : A + i0 * lda, lda, B, ldb, beta, C + i0 * ldc, ldc);
       else
-        sgemm_serial(ta, tb, M, i1 - i0, K, alpha, A, lda, tb ? B + i0 * ldb : B + i0, ldb, beta, C + i0, ldc);
+        openblas_sgemm(ta, tb, M, i1 - i0, K, alpha, A, lda, tb ? B + i0 * ldb : B + i0, ldb, beta, C + i0, ldc);
     }
   }
 }

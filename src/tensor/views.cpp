@@ -25,23 +25,23 @@ static Tensor make_view(const Tensor& base, Shape shape, std::vector<int64_t> st
   impl->shape = std::move(shape);
   impl->strides = std::move(strides);
   Tensor out(std::move(impl));
+  if (!autograd::needs_grad({&base})) return out;
   // A view reaches each element of its base at most once; one with as many elements as the base
   // (reshape, transpose, permute) reaches all of them, so on first use it writes the base's
-  // gradient without zero-filling it first.
+  // gradient without zero-filling it first. If it also keeps the base's order, its gradient is the
+  // base's, and the engine hands the buffer over (Node::gradient_passes_through).
   const bool covers_base = out.numel() == base.numel();
-  const bool logical_strides_contiguous = detail::is_contiguous(out.shape(), logical_strides);
-  if (autograd::needs_grad({&base}))
-    autograd::attach(out, name, {base},
-                     [shape = out.shape(), ls = std::move(logical_strides), lo = logical_offset, covers_base](
-                         Node& n, const float* g) {
-                       bool accumulate = true;
-                       float* gx = covers_base ? n.grad(0, accumulate) : n.grad(0);
-                       if (!gx) return;
-                       if (accumulate) detail::add_strided(gx + lo, g, shape, ls);
-                       else detail::set_strided(gx + lo, g, shape, ls);
-                     });
-  if (covers_base && out.impl()->grad_fn && logical_offset == 0 && logical_strides_contiguous)
-    out.impl()->grad_fn->gradient_passes_through = true;
+  const bool same_order = covers_base && logical_offset == 0 && detail::is_contiguous(out.shape(), logical_strides);
+  autograd::attach(out, name, {base},
+                   [shape = out.shape(), ls = std::move(logical_strides), lo = logical_offset, covers_base](
+                       Node& n, const float* g) {
+                     bool accumulate = true;
+                     float* gx = covers_base ? n.grad(0, accumulate) : n.grad(0);
+                     if (!gx) return;
+                     if (accumulate) detail::add_strided(gx + lo, g, shape, ls);
+                     else detail::set_strided(gx + lo, g, shape, ls);
+                   });
+  out.impl()->grad_fn->gradient_passes_through = same_order;
   return out;
 }
 
