@@ -1,6 +1,7 @@
 // Module behaviour: names, counts, modes, dropout, attention weights, masks.
 #include <cmath>
 
+#include "llm_journey/nn/init.hpp"
 #include "torch_ref.hpp"
 
 namespace lj {
@@ -166,6 +167,61 @@ TEST(Modules, LinearSeesItsWeightChangeAfterACachedCall) {
   EXPECT_LT(close(lin(x), linear(x, lin.weight, lin.bias)), 1e-5f);
   Tensor one = randn({1, 64});  // a single row (generation with a KV cache)
   EXPECT_LT(close(lin(one), linear(one, lin.weight, lin.bias)), 1e-4f);
+}
+
+// The cache trusts an unchanged storage version only while every write to the weight went through
+// the library (init, copy_, fill_, an optimizer step). Once data() has handed out a mutable pointer it
+// compares values, so that a write through a pointer taken long before is still seen.
+TEST(Modules, LinearCacheTrustsTheVersionOnlyOfTrackedWrites) {
+  set_seed(7);
+  nn::Linear lin(64, 32);
+  Tensor x = randn({20, 64});
+  auto error = [&] {
+    NoGradGuard no_grad;
+    auto u = lin(x).to_vector(), v = linear(x, lin.weight, lin.bias).to_vector();
+    float e = 0;
+    for (size_t i = 0; i < u.size(); i++) e = std::max(e, std::fabs(u[i] - v[i]));
+    return e;
+  };
+  using Stats = LinearWeightCache::Stats;
+  auto expect_stats = [&](int64_t by_version, int64_t by_compare, int64_t rebuilt) {
+    const Stats s = lin.weight_cache_stats();
+    EXPECT_EQ(s.unchanged_by_version, by_version);
+    EXPECT_EQ(s.unchanged_by_compare, by_compare);
+    EXPECT_EQ(s.rebuilt, rebuilt);
+  };
+  EXPECT_LT(error(), 1e-5f);
+  EXPECT_LT(error(), 1e-5f);
+  expect_stats(1, 0, 1);  // built once, then trusted by version
+
+  // An optimizer step changes every weight in place.
+  optim::AdamW opt(lin.parameters(), {});
+  lin(x).sum().backward();
+  opt.step();
+  EXPECT_LT(error(), 1e-5f);
+  expect_stats(2, 0, 2);  // the forward before the step was served by version too
+
+  // copy_, fill_ and init write in place too; copying equal values is found equal by comparing.
+  lin.weight.copy_(randn({32, 64}));
+  EXPECT_LT(error(), 1e-5f);
+  lin.weight.copy_(lin.weight.clone());
+  EXPECT_LT(error(), 1e-5f);
+  nn::init::normal_(lin.weight, 0.0, 0.1);
+  EXPECT_LT(error(), 1e-5f);
+  lin.weight.fill_(0.25f);
+  EXPECT_LT(error(), 1e-5f);
+  EXPECT_LT(error(), 1e-5f);
+  expect_stats(3, 1, 5);
+
+  // A mutable pointer, taken before the next calls and written through after them.
+  float* w = lin.weight.data();
+  EXPECT_LT(error(), 1e-5f);
+  EXPECT_LT(error(), 1e-5f);
+  w[3 * 64 + 5] = 2.0f;
+  EXPECT_LT(error(), 1e-5f);
+  w[7] = -1.0f;
+  EXPECT_LT(error(), 1e-5f);
+  expect_stats(3, 3, 7);  // no longer trusted by version, however unchanged
 }
 
 TEST(Modules, PrintsLikePyTorch) {

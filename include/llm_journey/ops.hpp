@@ -45,18 +45,25 @@ Tensor std(const Tensor& a, bool unbiased = true);
 Tensor matmul(const Tensor& a, const Tensor& b);
 // The transpose of a weight, kept between calls for products with few rows (nn::Linear has one).
 // With up to 64 rows of x, x W^T runs 2-3x faster as x (W^T): OpenBLAS then reads both operands in
-// place instead of repacking W on every call. The copy is checked against the weight at each call
-// (a compare of its bytes, far cheaper than the product) and rebuilt whenever the weight changed,
-// however it was changed. Copying a cache gives an empty one. Safe to share between threads.
+// place instead of repacking W on every call. At each call the copy is checked against the weight
+// and rebuilt whenever the weight changed, however it was changed:
+//   - while the weight's writes are tracked (a module's weight that no caller has taken a mutable
+//     pointer to, see Storage), an unchanged storage version says it is unchanged;
+//   - otherwise its bytes are compared with those the copy was made from.
+// Copying a cache gives an empty one. Safe to share between threads.
 class LinearWeightCache {
  public:
   struct Packed;
+  struct Stats {
+    int64_t unchanged_by_version = 0, unchanged_by_compare = 0, rebuilt = 0;
+  };
   LinearWeightCache();
   ~LinearWeightCache();
   LinearWeightCache(const LinearWeightCache&);
   LinearWeightCache& operator=(const LinearWeightCache&);
-  // W^T (in, out) of the weight w (out, in) as it is now.
-  std::shared_ptr<const Packed> transposed(const float* w, int64_t out, int64_t in);
+  // W^T (in, out) of the weight (out, in), contiguous, as it is now.
+  std::shared_ptr<const Packed> transposed(const Tensor& weight);
+  Stats stats() const;  // how the calls so far were served
 
  private:
   struct State;

@@ -4,6 +4,7 @@
 // shared Storage, and the autograd state (requires_grad, grad, grad_fn). Views (reshape of a
 // contiguous tensor, transpose, slice) share storage. Gradients are always dense and contiguous.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -47,6 +48,13 @@ class Shape {
 std::ostream& operator<<(std::ostream& os, const Shape& s);
 
 // 64-byte aligned, uninitialised float buffer shared by a tensor and its views.
+//
+// Write tracking, for caches of values derived from a storage (nn::Linear keeps W^T): `version` counts
+// the library's own in-place writes (Tensor::copy_ and fill_, nn::init, optimizer steps), and
+// `writes_tracked` says that every write since tracking began went through them, so that an unchanged
+// (id, version) means unchanged values. Tracking is turned on for a module's weights when they are
+// made, and turned off for good the first time Tensor::data() hands out a mutable pointer: what the
+// caller writes through it is not counted, so from then on a cache compares values instead.
 struct Storage {
   explicit Storage(int64_t n);
   ~Storage();
@@ -54,6 +62,9 @@ struct Storage {
   Storage& operator=(const Storage&) = delete;
   float* data;
   int64_t size;
+  const uint64_t id;  // unique for the life of the process, never reused
+  std::atomic<uint64_t> version{0};
+  std::atomic<bool> writes_tracked{false};
 };
 
 class Tensor;
@@ -98,7 +109,14 @@ class Tensor {
   bool same(const Tensor& other) const { return impl_ == other.impl_; }
 
   // --- data ----------------------------------------------------------------------------------
-  float* data() const { return impl()->data(); }  // first element; mind the strides
+  // The first element; mind the strides. A mutable pointer: writes through it are the caller's own,
+  // so it ends write tracking of the storage (see Storage).
+  float* data() const {
+    std::atomic<bool>& tracked = impl()->storage->writes_tracked;
+    if (tracked.load(std::memory_order_relaxed)) tracked.store(false, std::memory_order_release);
+    return impl()->data();
+  }
+  const float* const_data() const { return impl()->data(); }  // read-only; tracking is left alone
   float item() const;
   std::vector<float> to_vector() const;  // row-major, whatever the strides
   Tensor contiguous() const;             // this tensor if already contiguous, else a copy

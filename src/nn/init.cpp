@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "tensor/tracking.hpp"
+
 namespace lj::nn::init {
 
 static void check_dense(const Tensor& t, const char* op) {
@@ -11,13 +13,13 @@ static void check_dense(const Tensor& t, const char* op) {
 void uniform_(Tensor& t, double from, double to, Generator& gen) {
   check_dense(t, "init::uniform_");
   LJ_CHECK(from <= to, "init::uniform_: from=", from, " must not exceed to=", to);
-  gen.fill_uniform(t.data(), t.numel(), static_cast<float>(from), static_cast<float>(to));
+  gen.fill_uniform(detail::data_for_write(t), t.numel(), static_cast<float>(from), static_cast<float>(to));
 }
 
 void normal_(Tensor& t, double mean, double std, Generator& gen) {
   check_dense(t, "init::normal_");
   LJ_CHECK(std >= 0, "init::normal_: std=", std, " must be non-negative");
-  gen.fill_normal(t.data(), t.numel(), static_cast<float>(mean), static_cast<float>(std));
+  gen.fill_normal(detail::data_for_write(t), t.numel(), static_cast<float>(mean), static_cast<float>(std));
 }
 
 void zeros_(Tensor& t) { t.fill_(0.0f); }

@@ -5,12 +5,14 @@
 
 #include "llm_journey/ops.hpp"
 #include "llm_journey/nn/init.hpp"
+#include "tensor/tracking.hpp"
 
 namespace lj::nn {
 
 Linear::Linear(int64_t in, int64_t out, bool with_bias, Generator& gen) : in_features(in), out_features(out) {
   LJ_CHECK(in >= 0 && out >= 0, "Linear: in_features=", in, " and out_features=", out, " must be non-negative");
   weight = Tensor::empty({out, in});
+  detail::track_writes(weight);  // so that weight_t_ can trust its version (see Storage)
   init::kaiming_uniform_(weight, std::sqrt(5.0), gen);  // PyTorch's default for Linear
   weight.requires_grad_();
   if (with_bias) {

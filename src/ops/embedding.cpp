@@ -67,7 +67,7 @@ Tensor embedding(const Tensor& weight_in, const Tensor& indices) {
   Shape ys = indices.shape();
   ys.push_back(C);
   Tensor y = Tensor::empty(ys);
-  kernels::embedding_forward(y.data(), w.data(), ids.data(), N, C);
+  kernels::embedding_forward(y.data(), w.const_data(), ids.data(), N, C);
   autograd::record(y, "embedding", {w}, [ids = std::move(ids), N, C](Node& n, const float* g) {
     if (float* dw = n.grad(0)) kernels::embedding_backward(dw, g, ids.data(), N, C);
   });

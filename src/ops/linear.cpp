@@ -64,6 +64,12 @@ struct LinearWeightCache::Packed {
 struct LinearWeightCache::State {
   std::mutex mu;
   std::shared_ptr<const Packed> packed;
+  // The storage and version `packed` was last found equal to, while its writes were tracked (see
+  // Storage): as long as both still hold, the weight is unchanged without comparing it.
+  bool key_valid = false;
+  uint64_t storage_id = 0, version = 0;
+  int64_t offset = 0;
+  Stats stats;
 };
 
 LinearWeightCache::LinearWeightCache() : state_(std::make_unique<State>()) {}
@@ -74,13 +80,43 @@ LinearWeightCache& LinearWeightCache::operator=(const LinearWeightCache&) {
   return *this;
 }
 
-std::shared_ptr<const LinearWeightCache::Packed> LinearWeightCache::transposed(const float* w, int64_t out,
-                                                                               int64_t in) {
+LinearWeightCache::Stats LinearWeightCache::stats() const {
   std::lock_guard<std::mutex> lock(state_->mu);
-  const auto& cur = state_->packed;
+  return state_->stats;
+}
+
+std::shared_ptr<const LinearWeightCache::Packed> LinearWeightCache::transposed(const Tensor& weight) {
+  const int64_t out = weight.size(0), in = weight.size(1);
+  const float* w = weight.const_data();
+  const Storage& storage = *weight.impl()->storage;
+  const int64_t offset = weight.impl()->offset;
+  // Read before the values are: a write that lands in between counts a newer version than the one
+  // recorded, and the next call compares.
+  const bool tracked = storage.writes_tracked.load(std::memory_order_acquire);
+  const uint64_t version = storage.version.load(std::memory_order_acquire);
+  State& st = *state_;
+  std::lock_guard<std::mutex> lock(st.mu);
+  auto remember = [&] {
+    st.key_valid = tracked;
+    st.storage_id = storage.id;
+    st.version = version;
+    st.offset = offset;
+  };
+  const auto& cur = st.packed;
   const size_t n = static_cast<size_t>(out * in);
-  if (cur && cur->out == out && cur->in == in && std::memcmp(cur->source.data(), w, n * sizeof(float)) == 0)
-    return cur;
+  if (cur && cur->out == out && cur->in == in) {
+    if (tracked && st.key_valid && st.storage_id == storage.id && st.offset == offset && st.version == version) {
+      st.stats.unchanged_by_version++;
+      return cur;
+    }
+    if (std::memcmp(cur->source.data(), w, n * sizeof(float)) == 0) {
+      st.stats.unchanged_by_compare++;
+      remember();
+      return cur;
+    }
+  }
+  st.stats.rebuilt++;
+  remember();
   auto p = std::make_shared<Packed>();
   p->out = out;
   p->in = in;
@@ -90,7 +126,7 @@ std::shared_ptr<const LinearWeightCache::Packed> LinearWeightCache::transposed(c
     for (int64_t k0 = 0; k0 < in; k0 += 16)
       for (int64_t j = j0; j < std::min(out, j0 + 16); j++)
         for (int64_t k = k0; k < std::min(in, k0 + 16); k++) p->transposed[static_cast<size_t>(k * out + j)] = w[j * in + k];
-  state_->packed = p;
+  st.packed = p;
   return p;
 }
 
@@ -108,9 +144,9 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias, Line
   Tensor y = Tensor::empty(ys);
   std::shared_ptr<const LinearWeightCache::Packed> wt;  // held until the product is done
   if (cache && N <= kCachedRowsMax && out * in <= kCachedWeightMax && N * out * in > 0)
-    wt = cache->transposed(w.data(), out, in);
-  kernels::linear_forward<float>(y.data(), x.data(), wt ? wt->transposed.data() : w.data(),
-                                 b.defined() ? b.data() : nullptr, N, in, out, wt != nullptr);
+    wt = cache->transposed(w);
+  kernels::linear_forward<float>(y.data(), x.const_data(), wt ? wt->transposed.data() : w.const_data(),
+                                 b.defined() ? b.const_data() : nullptr, N, in, out, wt != nullptr);
   std::vector<Tensor> inputs{x, w};
   if (b.defined()) inputs.push_back(b);
   autograd::record(y, "linear", std::move(inputs), [N, in, out](Node& n, const float* dy) {
@@ -118,7 +154,7 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias, Line
     float* dx = n.grad(0, acc_dx);
     float* dw = n.grad(1, acc_dw);
     float* db = n.inputs.size() > 2 ? n.grad(2, acc_db) : nullptr;
-    kernels::linear_backward<float>(dx, dw, db, dy, n.inputs[0].data(), n.inputs[1].data(), N, in, out, acc_dx, acc_dw,
+    kernels::linear_backward<float>(dx, dw, db, dy, n.inputs[0].const_data(), n.inputs[1].const_data(), N, in, out, acc_dx, acc_dw,
                                     acc_db);
   });
   return y;

@@ -10,6 +10,7 @@
 #include "llm_journey/autograd.hpp"
 #include "tensor/allocator.hpp"
 #include "tensor/strided.hpp"
+#include "tensor/tracking.hpp"
 
 namespace lj {
 
@@ -34,7 +35,13 @@ std::ostream& operator<<(std::ostream& os, const Shape& s) {
 // The same byte count goes to the allocator and back, which rounds it to its size class.
 static size_t storage_bytes(int64_t n) { return static_cast<size_t>(n > 0 ? n : 1) * sizeof(float); }
 
-Storage::Storage(int64_t n) : data(static_cast<float*>(detail::storage_alloc(storage_bytes(n)))), size(n) {}
+static uint64_t next_storage_id() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+Storage::Storage(int64_t n)
+    : data(static_cast<float*>(detail::storage_alloc(storage_bytes(n)))), size(n), id(next_storage_id()) {}
 
 Storage::~Storage() { detail::storage_free(data, storage_bytes(size)); }
 
@@ -109,12 +116,12 @@ bool Tensor::is_contiguous() const {
 float Tensor::item() const {
   LJ_CHECK(numel() == 1, "Tensor::item: the tensor has ", numel(), " elements (shape ", shape(),
            "); item() needs exactly one");
-  return *data();
+  return *const_data();
 }
 
 std::vector<float> Tensor::to_vector() const {
   Tensor c = contiguous();
-  return std::vector<float>(c.data(), c.data() + c.numel());
+  return std::vector<float>(c.const_data(), c.const_data() + c.numel());
 }
 
 Tensor Tensor::contiguous() const {
@@ -124,7 +131,7 @@ Tensor Tensor::contiguous() const {
 
 Tensor Tensor::clone() const {
   Tensor out = empty(shape());
-  detail::copy_strided(out.data(), data(), shape(), strides());
+  detail::copy_strided(out.data(), const_data(), shape(), strides());
   autograd::record(out, "clone", {*this}, [](Node& n, const float* g) {
     if (float* gx = n.grad(0))
       for (int64_t i = 0, e = n.inputs[0].numel(); i < e; i++) gx[i] += g[i];
@@ -145,12 +152,12 @@ void Tensor::copy_(const Tensor& src) {
   LJ_CHECK(src.shape() == shape(), "Tensor::copy_: source shape ", src.shape(), " differs from destination shape ",
            shape());
   LJ_CHECK(is_contiguous(), "Tensor::copy_: the destination (shape ", shape(), ") must be contiguous");
-  detail::copy_strided(data(), src.data(), src.shape(), src.strides());
+  detail::copy_strided(detail::data_for_write(*this), src.const_data(), src.shape(), src.strides());
 }
 
 void Tensor::fill_(float value) {
   LJ_CHECK(is_contiguous(), "Tensor::fill_: the tensor (shape ", shape(), ") must be contiguous");
-  float* p = data();
+  float* p = detail::data_for_write(*this);
   for (int64_t i = 0; i < numel(); i++) p[i] = value;
 }
 

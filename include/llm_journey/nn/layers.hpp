@@ -30,6 +30,9 @@ class Linear : public UnaryModule {
   int64_t in_features, out_features;
   Tensor weight, bias;  // bias undefined when bias=false
 
+  // How the cached W^T was served so far (see LinearWeightCache).
+  LinearWeightCache::Stats weight_cache_stats() const { return weight_t_.stats(); }
+
  private:
   LinearWeightCache weight_t_;  // W^T for inputs of few rows (see ops.hpp)
 };
