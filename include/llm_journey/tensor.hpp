@@ -11,8 +11,10 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "llm_journey/dim_vector.hpp"
 #include "llm_journey/error.hpp"
 
 namespace lj {
@@ -22,8 +24,9 @@ class Shape {
  public:
   Shape() = default;
   Shape(std::initializer_list<int64_t> dims) : dims_(dims) {}
-  Shape(std::vector<int64_t> dims) : dims_(std::move(dims)) {}  // NOLINT: implicit by design
-  template <typename It>
+  Shape(const std::vector<int64_t>& dims) : dims_(dims) {}  // NOLINT: implicit by design
+  Shape(DimVector dims) : dims_(std::move(dims)) {}          // NOLINT: implicit by design
+  template <typename It, typename = std::enable_if_t<!std::is_integral_v<It>>>
   Shape(It first, It last) : dims_(first, last) {}
 
   size_t size() const { return dims_.size(); }
@@ -31,19 +34,24 @@ class Shape {
   int64_t operator[](size_t i) const { return dims_[i]; }
   int64_t& operator[](size_t i) { return dims_[i]; }
   int64_t back() const { return dims_.back(); }
-  auto begin() const { return dims_.begin(); }
-  auto end() const { return dims_.end(); }
+  const int64_t* begin() const { return dims_.begin(); }
+  const int64_t* end() const { return dims_.end(); }
   void push_back(int64_t d) { dims_.push_back(d); }
-  const std::vector<int64_t>& vec() const { return dims_; }
-  operator const std::vector<int64_t>&() const { return dims_; }  // NOLINT
-  int64_t numel() const;
+  const DimVector& dims() const { return dims_; }
+  std::vector<int64_t> vec() const { return dims_.vec(); }
+  operator std::vector<int64_t>() const { return dims_.vec(); }  // NOLINT: implicit by design
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : dims_) n *= d;
+    return n;
+  }
   std::string str() const;
 
   friend bool operator==(const Shape& a, const Shape& b) { return a.dims_ == b.dims_; }
   friend bool operator==(const Shape& a, const std::vector<int64_t>& b) { return a.dims_ == b; }
 
  private:
-  std::vector<int64_t> dims_;
+  DimVector dims_;
 };
 std::ostream& operator<<(std::ostream& os, const Shape& s);
 
@@ -74,7 +82,7 @@ struct TensorImpl {
   std::shared_ptr<Storage> storage;
   int64_t offset = 0;
   Shape shape;
-  std::vector<int64_t> strides;
+  DimVector strides;
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // dense, contiguous, same shape; null until backward
   std::shared_ptr<Node> grad_fn;     // null for leaves
@@ -99,7 +107,7 @@ class Tensor {
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const { return impl()->shape; }
   Shape sizes() const { return shape(); }
-  const std::vector<int64_t>& strides() const { return impl()->strides; }
+  const DimVector& strides() const { return impl()->strides; }
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
   int64_t size(int64_t d) const;  // negative d counts from the end
   int64_t numel() const { return shape().numel(); }
@@ -184,6 +192,6 @@ inline Tensor operator*(float s, const Tensor& a) { return a * s; }
 Tensor operator-(float s, const Tensor& a);
 
 // Contiguous row-major strides for a shape.
-std::vector<int64_t> contiguous_strides(const Shape& shape);
+DimVector contiguous_strides(const Shape& shape);
 
 }  // namespace lj

@@ -10,7 +10,7 @@ namespace lj {
 
 Shape broadcast_shapes(const Shape& a, const Shape& b) {
   const size_t n = std::max(a.size(), b.size());
-  std::vector<int64_t> out(n);
+  DimVector out(n);
   for (size_t i = 0; i < n; i++) {
     int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
@@ -22,8 +22,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
 }
 
 // Strides that read a contiguous tensor of shape `s` as if it had shape `out` (0 on broadcast dims).
-static std::vector<int64_t> broadcast_strides(const Shape& s, const Shape& out) {
-  std::vector<int64_t> st(out.size(), 0);
+static DimVector broadcast_strides(const Shape& s, const Shape& out) {
+  DimVector st(out.size(), 0);
   auto cs = contiguous_strides(s);
   const size_t off = out.size() - s.size();
   for (size_t i = 0; i < s.size(); i++) st[off + i] = s[i] == 1 ? 0 : cs[i];
@@ -32,13 +32,13 @@ static std::vector<int64_t> broadcast_strides(const Shape& s, const Shape& out) 
 
 // Calls f(i, ia, ib) for each output element i with the matching input offsets.
 template <typename F>
-static void for_each_broadcast(const Shape& out, const std::vector<int64_t>& sa, const std::vector<int64_t>& sb, F f) {
+static void for_each_broadcast(const Shape& out, const DimVector& sa, const DimVector& sb, F f) {
   const size_t nd = out.size();
   const int64_t n = out.numel();
   if (n == 0) return;
   if (nd == 0) return f(0, 0, 0);
   const int64_t inner = out[nd - 1], ia_s = sa[nd - 1], ib_s = sb[nd - 1];
-  std::vector<int64_t> idx(nd, 0);
+  DimVector idx(nd, 0);
   int64_t oa = 0, ob = 0;
   for (int64_t i = 0; i < n; i += inner) {
     for (int64_t j = 0; j < inner; j++) f(i + j, oa + j * ia_s, ob + j * ib_s);

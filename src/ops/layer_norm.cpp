@@ -36,8 +36,10 @@ void layer_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, con
       } else {
         for (int64_t j = 0; j < C; j++) yr[j] = (xr[j] - m) * s * (weight ? weight[j] : T(1)) + (bias ? bias[j] : T(0));
       }
-      mean[r] = m;
-      rstd[r] = s;
+      if (mean) {  // kept for the backward pass
+        mean[r] = m;
+        rstd[r] = s;
+      }
     }
   });
 }
@@ -107,30 +109,33 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   LJ_CHECK(x_in.dim() >= 1, "layer_norm: input must have at least one dimension, got a scalar");
   const int64_t C = x_in.size(-1);
   if (weight.defined())
-    LJ_CHECK(weight.shape() == Shape({C}), "layer_norm: weight shape ", weight.shape(), " should be [", C,
+    LJ_CHECK(weight.dim() == 1 && weight.size(0) == C, "layer_norm: weight shape ", weight.shape(), " should be [", C,
              "] for input shape ", x_in.shape());
   if (bias.defined())
-    LJ_CHECK(bias.shape() == Shape({C}), "layer_norm: bias shape ", bias.shape(), " should be [", C,
+    LJ_CHECK(bias.dim() == 1 && bias.size(0) == C, "layer_norm: bias shape ", bias.shape(), " should be [", C,
              "] for input shape ", x_in.shape());
   Tensor x = x_in.contiguous();
   const int64_t N = C ? x.numel() / C : 0;
   Tensor y = Tensor::empty(x.shape());
-  Tensor mean = Tensor::empty({N}), rstd = Tensor::empty({N});
   Tensor w = weight.defined() ? weight.contiguous() : Tensor();
   Tensor b = bias.defined() ? bias.contiguous() : Tensor();
-  kernels::layer_norm_forward<float>(y.data(), mean.data(), rstd.data(), x.data(), w.defined() ? w.data() : nullptr,
-                                     b.defined() ? b.data() : nullptr, N, C, eps);
-  std::vector<Tensor> inputs{x};
-  inputs.push_back(w.defined() ? w : Tensor::empty({0}));
-  inputs.push_back(b.defined() ? b : Tensor::empty({0}));
   const bool has_w = w.defined(), has_b = b.defined();
+  // The row statistics are kept only for a backward pass; without one nothing else is allocated.
+  const bool grad = autograd::needs_grad({&x, &w, &b});
+  Tensor mean = grad ? Tensor::empty({N}) : Tensor(), rstd = grad ? Tensor::empty({N}) : Tensor();
+  kernels::layer_norm_forward<float>(y.data(), grad ? mean.data() : nullptr, grad ? rstd.data() : nullptr,
+                                     x.const_data(), has_w ? w.const_data() : nullptr,
+                                     has_b ? b.const_data() : nullptr, N, C, eps);
+  if (!grad) return y;
+  std::vector<Tensor> inputs{x, has_w ? w : Tensor::empty({0}), has_b ? b : Tensor::empty({0})};
   autograd::record(y, "layer_norm", std::move(inputs), [mean, rstd, N, C, has_w, has_b](Node& n, const float* g) {
     bool acc_dx, acc_dw = true, acc_db = true;
     float* dx = n.grad(0, acc_dx);
     float* dw = has_w ? n.grad(1, acc_dw) : nullptr;
     float* db = has_b ? n.grad(2, acc_db) : nullptr;
-    kernels::layer_norm_backward<float>(dx, dw, db, g, n.inputs[0].data(), has_w ? n.inputs[1].data() : nullptr,
-                                        mean.data(), rstd.data(), N, C, acc_dx, acc_dw, acc_db);
+    kernels::layer_norm_backward<float>(dx, dw, db, g, n.inputs[0].const_data(),
+                                        has_w ? n.inputs[1].const_data() : nullptr, mean.const_data(),
+                                        rstd.const_data(), N, C, acc_dx, acc_dw, acc_db);
   });
   return y;
 }

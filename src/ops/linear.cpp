@@ -147,9 +147,10 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias, Line
     wt = cache->transposed(w);
   kernels::linear_forward<float>(y.data(), x.const_data(), wt ? wt->transposed.data() : w.const_data(),
                                  b.defined() ? b.const_data() : nullptr, N, in, out, wt != nullptr);
+  if (!autograd::needs_grad({&x, &w, &b})) return y;
   std::vector<Tensor> inputs{x, w};
   if (b.defined()) inputs.push_back(b);
-  autograd::record(y, "linear", std::move(inputs), [N, in, out](Node& n, const float* dy) {
+  autograd::attach(y, "linear", std::move(inputs), [N, in, out](Node& n, const float* dy) {
     bool acc_dx, acc_dw, acc_db = true;
     float* dx = n.grad(0, acc_dx);
     float* dw = n.grad(1, acc_dw);

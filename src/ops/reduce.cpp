@@ -38,7 +38,7 @@ Tensor sum(const Tensor& a_in, int64_t dim, bool keepdim) {
   const int64_t n = s[static_cast<size_t>(dim)];
   for (int64_t i = 0; i < dim; i++) outer *= s[static_cast<size_t>(i)];
   for (int64_t i = dim + 1; i < nd; i++) inner *= s[static_cast<size_t>(i)];
-  std::vector<int64_t> os;
+  DimVector os;
   for (int64_t i = 0; i < nd; i++) {
     if (i != dim) os.push_back(s[static_cast<size_t>(i)]);
     else if (keepdim) os.push_back(1);

@@ -4,7 +4,7 @@
 
 namespace lj::detail {
 
-bool is_contiguous(const Shape& shape, const std::vector<int64_t>& strides) {
+bool is_contiguous(const Shape& shape, const DimVector& strides) {
   int64_t expected = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     if (shape[i] == 1) continue;
@@ -16,7 +16,7 @@ bool is_contiguous(const Shape& shape, const std::vector<int64_t>& strides) {
 
 // Calls row(dense_index, strided_offset, length, stride) for every row of the last dimension.
 template <typename F>
-static void for_each_strided_row(const Shape& shape, const std::vector<int64_t>& strides, F f) {
+static void for_each_strided_row(const Shape& shape, const DimVector& strides, F f) {
   const size_t nd = shape.size();
   const int64_t n = shape.numel();
   if (n == 0) return;
@@ -25,7 +25,7 @@ static void for_each_strided_row(const Shape& shape, const std::vector<int64_t>&
     return;
   }
   const int64_t inner = shape[nd - 1], inner_stride = strides[nd - 1];
-  std::vector<int64_t> idx(nd, 0);
+  DimVector idx(nd, 0);
   int64_t off = 0;
   for (int64_t i = 0; i < n; i += inner) {
     f(i, off, inner, inner_stride);
@@ -39,7 +39,7 @@ static void for_each_strided_row(const Shape& shape, const std::vector<int64_t>&
   }
 }
 
-void copy_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides) {
+void copy_strided(float* dst, const float* src, const Shape& shape, const DimVector& strides) {
   if (is_contiguous(shape, strides)) {
     std::memcpy(dst, src, sizeof(float) * shape.numel());
     return;
@@ -50,7 +50,7 @@ void copy_strided(float* dst, const float* src, const Shape& shape, const std::v
   });
 }
 
-void set_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides) {
+void set_strided(float* dst, const float* src, const Shape& shape, const DimVector& strides) {
   if (is_contiguous(shape, strides)) {
     std::memcpy(dst, src, sizeof(float) * shape.numel());
     return;
@@ -61,7 +61,7 @@ void set_strided(float* dst, const float* src, const Shape& shape, const std::ve
   });
 }
 
-void add_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides) {
+void add_strided(float* dst, const float* src, const Shape& shape, const DimVector& strides) {
   for_each_strided_row(shape, strides, [&](int64_t i, int64_t o, int64_t n, int64_t st) {
     if (st == 1) {  // the usual case (a transposed head split): a contiguous row, vectorised
       float* d = dst + o;

@@ -7,15 +7,15 @@
 
 namespace lj::detail {
 
-bool is_contiguous(const Shape& shape, const std::vector<int64_t>& strides);
+bool is_contiguous(const Shape& shape, const DimVector& strides);
 
 // dst (dense, row-major) = src viewed through (shape, strides).
-void copy_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides);
+void copy_strided(float* dst, const float* src, const Shape& shape, const DimVector& strides);
 
 // dst viewed through (shape, strides) += src (dense, row-major).
-void add_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides);
+void add_strided(float* dst, const float* src, const Shape& shape, const DimVector& strides);
 
 // dst viewed through (shape, strides) = src (dense, row-major).
-void set_strided(float* dst, const float* src, const Shape& shape, const std::vector<int64_t>& strides);
+void set_strided(float* dst, const float* src, const Shape& shape, const DimVector& strides);
 
 }  // namespace lj::detail

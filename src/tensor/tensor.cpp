@@ -14,12 +14,6 @@
 
 namespace lj {
 
-int64_t Shape::numel() const {
-  int64_t n = 1;
-  for (int64_t d : dims_) n *= d;
-  return n;
-}
-
 std::string Shape::str() const {
   std::ostringstream os;
   os << *this;
@@ -45,8 +39,8 @@ Storage::Storage(int64_t n)
 
 Storage::~Storage() { detail::storage_free(data, storage_bytes(size)); }
 
-std::vector<int64_t> contiguous_strides(const Shape& shape) {
-  std::vector<int64_t> st(shape.size());
+DimVector contiguous_strides(const Shape& shape) {
+  DimVector st(shape.size());
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     st[i] = s;
@@ -190,7 +184,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
     body << v[0];
   } else {
     // Nested brackets, one row of the last dimension per line; long tensors are abbreviated.
-    std::vector<int64_t> st = contiguous_strides(s);
+    DimVector st = contiguous_strides(s);
     size_t nd = s.size();
     int64_t n = t.numel();
     if (n > 1000) {

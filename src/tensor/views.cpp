@@ -17,8 +17,8 @@ static int64_t wrap_dim(int64_t d, int64_t ndim, const char* op, const Shape& sh
 }
 
 // Makes a view of `base` and records how to send its gradient back.
-static Tensor make_view(const Tensor& base, Shape shape, std::vector<int64_t> strides, int64_t offset,
-                        std::vector<int64_t> logical_strides, int64_t logical_offset, const char* name) {
+static Tensor make_view(const Tensor& base, Shape shape, DimVector strides, int64_t offset,
+                        DimVector logical_strides, int64_t logical_offset, const char* name) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = base.impl()->storage;
   impl->offset = offset;
@@ -46,7 +46,7 @@ static Tensor make_view(const Tensor& base, Shape shape, std::vector<int64_t> st
 }
 
 Tensor Tensor::reshape(const Shape& new_shape_in) const {
-  std::vector<int64_t> dims = new_shape_in.vec();
+  DimVector dims = new_shape_in.dims();
   int64_t known = 1, infer = -1;
   for (size_t i = 0; i < dims.size(); i++) {
     if (dims[i] == -1) {
@@ -74,8 +74,8 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
   const int64_t nd = dim();
   LJ_CHECK(static_cast<int64_t>(dims.size()) == nd, "permute: ", dims.size(), " dims given for a tensor of shape ",
            shape());
-  std::vector<bool> seen(static_cast<size_t>(nd), false);
-  std::vector<int64_t> ns, st, ls;
+  DimVector seen(static_cast<size_t>(nd), 0);
+  DimVector ns, st, ls;
   ns.reserve(dims.size());
   st.reserve(dims.size());
   ls.reserve(dims.size());
@@ -95,7 +95,7 @@ Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
   const int64_t nd = dim();
   d0 = wrap_dim(d0, nd, "transpose", shape());
   d1 = wrap_dim(d1, nd, "transpose", shape());
-  std::vector<int64_t> p(static_cast<size_t>(nd));
+  DimVector p(static_cast<size_t>(nd));
   std::iota(p.begin(), p.end(), 0);
   std::swap(p[static_cast<size_t>(d0)], p[static_cast<size_t>(d1)]);
   return permute(p);
@@ -121,7 +121,7 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   if (index < 0) index += len;
   LJ_CHECK(index >= 0 && index < len, "select: index ", index, " is out of bounds for dim ", d, " of size ", len);
   Shape ns;
-  std::vector<int64_t> st, ls;
+  DimVector st, ls;
   auto base_logical = contiguous_strides(shape());
   for (int64_t i = 0; i < dim(); i++) {
     if (i == d) continue;
@@ -135,7 +135,7 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
 
 Tensor Tensor::unsqueeze(int64_t d) const {
   d = wrap_dim(d, dim() + 1, "unsqueeze", shape());
-  std::vector<int64_t> dims = shape().vec();
+  DimVector dims = shape().dims();
   dims.insert(dims.begin() + d, 1);
   return reshape(Shape(dims));
 }
@@ -143,7 +143,7 @@ Tensor Tensor::unsqueeze(int64_t d) const {
 Tensor Tensor::squeeze(int64_t d) const {
   d = wrap_dim(d, dim(), "squeeze", shape());
   if (shape()[static_cast<size_t>(d)] != 1) return *this;
-  std::vector<int64_t> dims = shape().vec();
+  DimVector dims = shape().dims();
   dims.erase(dims.begin() + d);
   return reshape(Shape(dims));
 }
