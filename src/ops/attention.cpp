@@ -14,6 +14,7 @@
 #include "ops/fast_math.hpp"
 #include "ops/kernels.hpp"
 #include "ops/parallel.hpp"
+#include "ops/row_reduce.hpp"
 
 namespace lj {
 namespace kernels {
@@ -81,6 +82,16 @@ inline T max_lane(Vec8<T> v) {
   v = vmax(v, __builtin_shuffle(v, I{4, 5, 6, 7, 0, 1, 2, 3}));
   v = vmax(v, __builtin_shuffle(v, I{2, 3, 0, 1, 6, 7, 4, 5}));
   v = vmax(v, __builtin_shuffle(v, I{1, 0, 3, 2, 5, 4, 7, 6}));
+  return v[0];
+}
+
+// The sum of the lanes, by halving, as max_lane.
+template <typename T>
+inline T sum_lane(Vec8<T> v) {
+  using I = decltype(v < v);
+  v += __builtin_shuffle(v, I{4, 5, 6, 7, 0, 1, 2, 3});
+  v += __builtin_shuffle(v, I{2, 3, 0, 1, 6, 7, 4, 5});
+  v += __builtin_shuffle(v, I{1, 0, 3, 2, 5, 4, 7, 6});
   return v[0];
 }
 
@@ -201,8 +212,7 @@ void attention_forward_short(T* out, Layout lo, T* weights, const T* drop, const
         const T* ei = e + i * S8;
         Vec8<T> vsum{};
         for (int64_t j = 0; j < S8; j += 8) vsum += load8(ei + j);
-        T sum = 0;
-        for (int l = 0; l < 8; l++) sum += vsum[l];
+        const T sum = sum_lane<T>(vsum);
         const T inv = sum > 0 ? T(1) / sum : T(0);
         for (int64_t j = 0; j < d.S; j++) P[i * d.S + j] = ei[j] * inv;
       }
@@ -300,9 +310,7 @@ void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q,
             if (mrow[j * mask.s] == 0.0f) p[j] = -INFINITY;
         }
         std::fill(p + jend, p + d.S, T(-INFINITY));
-        T m = -INFINITY;
-#pragma omp simd reduction(max : m)
-        for (int64_t j = 0; j < d.S; j++) m = p[j] > m ? p[j] : m;
+        T m = row_max<T>(d.S, [&](auto at) { return at(p); });
         if (m == -INFINITY) m = 0;
 #pragma omp simd
         for (int64_t j = 0; j < d.S; j++) p[j] -= m;
@@ -311,9 +319,7 @@ void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q,
       for (int64_t t = 0; t < TS; t++) P[t] = fast::exp_of(P[t]);
       for (int64_t i = 0; i < d.T; i++) {
         T* p = P + i * d.S;
-        T sum = 0;
-#pragma omp simd reduction(+ : sum)
-        for (int64_t j = 0; j < d.S; j++) sum += p[j];
+        const T sum = row_sum<T>(d.S, [&](auto at) { return at(p); });
         const T inv = sum > 0 ? T(1) / sum : T(0);
 #pragma omp simd
         for (int64_t j = 0; j < d.S; j++) p[j] *= inv;
@@ -377,9 +383,7 @@ void attention_backward(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv,
             const T* dr = drop + bh * TS + (r0 + i) * d.S;
             for (int64_t j = 0; j < kend; j++) g[j] *= dr[j];
           }
-          T dot = 0;
-#pragma omp simd reduction(+ : dot)
-          for (int64_t j = 0; j < kend; j++) dot += p[j] * g[j];
+          const T dot = row_sum<T>(kend, [&](auto at) { return at(p) * at(g); });
 #pragma omp simd
           for (int64_t j = 0; j < kend; j++) g[j] = p[j] * (g[j] - dot);
         }

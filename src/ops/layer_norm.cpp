@@ -11,6 +11,7 @@
 #include "llm_journey/ops.hpp"
 #include "ops/kernels.hpp"
 #include "ops/parallel.hpp"
+#include "ops/row_reduce.hpp"
 
 namespace lj {
 namespace kernels {
@@ -21,13 +22,12 @@ void layer_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, con
   parallel_for(N, N * C * 4, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const T* xr = x + r * C;
-      T sum = 0;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < C; j++) sum += xr[j];
-      const T m = sum / static_cast<T>(C);
-      T ss = 0;  // two passes: the variance of x - mean, not E[x^2] - mean^2, which cancels
-#pragma omp simd reduction(+ : ss)
-      for (int64_t j = 0; j < C; j++) ss += (xr[j] - m) * (xr[j] - m);
+      const T m = row_sum<T>(C, [&](auto at) { return at(xr); }) / static_cast<T>(C);
+      // two passes: the variance of x - mean, not E[x^2] - mean^2, which cancels
+      const T ss = row_sum<T>(C, [&](auto at) {
+        const auto d = at(xr) - m;
+        return d * d;
+      });
       const T s = T(1) / std::sqrt(ss / static_cast<T>(C) + eps);
       T* yr = y + r * C;
       if (weight && bias) {
@@ -44,16 +44,17 @@ void layer_norm_forward(T* y, T* mean, T* rstd, const T* x, const T* weight, con
   });
 }
 
-// dx for one row. The two sums run as vector reductions; W: a weight is given; ACC: add into dx.
+// dx for one row. W: a weight is given; ACC: add into dx.
 template <typename T, bool W, bool ACC>
 static void layer_norm_backward_row(T* dx, const T* gr, const T* xr, const T* weight, T m, T s, int64_t C) {
-  T sum_g = 0, sum_gx = 0;
-#pragma omp simd reduction(+ : sum_g, sum_gx)
-  for (int64_t j = 0; j < C; j++) {
-    const T g = W ? gr[j] * weight[j] : gr[j];
-    sum_g += g;
-    sum_gx += g * (xr[j] - m);
-  }
+  const T sum_g = row_sum<T>(C, [&](auto at) {
+    if constexpr (W) return at(gr) * at(weight);
+    else return at(gr);
+  });
+  const T sum_gx = row_sum<T>(C, [&](auto at) {
+    if constexpr (W) return at(gr) * at(weight) * (at(xr) - m);
+    else return at(gr) * (at(xr) - m);
+  });
   const T mg = sum_g / static_cast<T>(C), mgx = sum_gx * s / static_cast<T>(C);
 #pragma omp simd
   for (int64_t j = 0; j < C; j++) {

@@ -8,6 +8,7 @@
 #include "ops/fast_math.hpp"
 #include "ops/kernels.hpp"
 #include "ops/parallel.hpp"
+#include "ops/row_reduce.hpp"
 
 namespace lj {
 namespace kernels {
@@ -15,28 +16,15 @@ namespace kernels {
 // One row: y = softmax(x) over n values. Returns false (and zeros) if every value is -inf.
 template <typename T>
 bool softmax_row(T* y, const T* x, int64_t n) {
-  T m = -INFINITY;
-  if (n < 32) {  // short rows (small heads): the vectorised reductions' set-up costs more than they save
-    for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
-  } else {
-#pragma omp simd reduction(max : m)
-    for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
-  }
+  const T m = row_max<T>(n, [&](auto at) { return at(x); });
   if (m == -INFINITY) {
     for (int64_t j = 0; j < n; j++) y[j] = 0;
     return false;
   }
-  T s = 0;
-  if (n < 32) {
-    for (int64_t j = 0; j < n; j++) s += (y[j] = fast::exp_of(x[j] - m));
-  } else {
-#pragma omp simd reduction(+ : s)
-    for (int64_t j = 0; j < n; j++) {
-      y[j] = fast::exp_of(x[j] - m);
-      s += y[j];
-    }
-  }
-  const T inv = T(1) / s;
+#pragma omp simd
+  for (int64_t j = 0; j < n; j++) y[j] = fast::exp_of(x[j] - m);
+  const T inv = T(1) / row_sum<T>(n, [&](auto at) { return at(y); });
+#pragma omp simd
   for (int64_t j = 0; j < n; j++) y[j] *= inv;
   return true;
 }
@@ -54,9 +42,7 @@ void softmax_backward(T* dx, const T* dy, const T* y, int64_t N, int64_t C) {
     for (int64_t r = r0; r < r1; r++) {
       const T* yr = y + r * C;
       const T* gr = dy + r * C;
-      T dot = 0;
-#pragma omp simd reduction(+ : dot)
-      for (int64_t j = 0; j < C; j++) dot += gr[j] * yr[j];
+      const T dot = row_sum<T>(C, [&](auto at) { return at(gr) * at(yr); });
 #pragma omp simd
       for (int64_t j = 0; j < C; j++) dx[r * C + j] += yr[j] * (gr[j] - dot);
     }
@@ -68,13 +54,11 @@ void log_softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
   parallel_for(N, N * C * 4, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const T* xr = x + r * C;
-      T m = -INFINITY;
-#pragma omp simd reduction(max : m)
-      for (int64_t j = 0; j < C; j++) m = xr[j] > m ? xr[j] : m;
-      T s = 0;
-#pragma omp simd reduction(+ : s)
-      for (int64_t j = 0; j < C; j++) s += fast::exp_of(xr[j] - m);
-      const T lse = m + std::log(s);
+      const T m = row_max<T>(C, [&](auto at) { return at(xr); });
+      T* yr = y + r * C;
+#pragma omp simd
+      for (int64_t j = 0; j < C; j++) yr[j] = fast::exp_of(xr[j] - m);  // y holds exp for a moment
+      const T lse = m + std::log(row_sum<T>(C, [&](auto at) { return at(yr); }));
 #pragma omp simd
       for (int64_t j = 0; j < C; j++) y[r * C + j] = xr[j] - lse;
     }
@@ -85,9 +69,8 @@ template <typename T>
 void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t N, int64_t C) {
   parallel_for(N, N * C * 2, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
-      T s = 0;
-#pragma omp simd reduction(+ : s)
-      for (int64_t j = 0; j < C; j++) s += dy[r * C + j];
+      const T* gr = dy + r * C;
+      const T s = row_sum<T>(C, [&](auto at) { return at(gr); });
 #pragma omp simd
       for (int64_t j = 0; j < C; j++) dx[r * C + j] += dy[r * C + j] - fast::exp_of(y[r * C + j]) * s;
     }
