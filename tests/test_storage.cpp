@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "llm_journey/runtime.hpp"
+#include "tensor/allocator.hpp"
 #include "torch_ref.hpp"
 
 namespace lj {
@@ -18,6 +19,28 @@ TEST(Storage, BuffersAreAlignedAndIndependent) {
     EXPECT_EQ(b.sum().item(), 2.0f * static_cast<float>(n));
     live.push_back(a);
   }
+}
+
+// Every size class has a free list of its own: a buffer is only ever handed out again for a request
+// it is large enough for, and never mixed with a neighbouring class.
+TEST(Storage, EachSizeClassHasItsOwnFreeList) {
+  size_t prev_cls = 0, prev_index = 0;
+  bool first = true;
+  for (size_t bytes = 1; bytes <= (size_t(1) << 26); bytes += 1 + bytes / 97) {
+    const size_t cls = detail::size_class(bytes), index = detail::class_index(cls);
+    ASSERT_GE(cls, bytes);
+    ASSERT_LE(cls, bytes + bytes / 8 + 64) << "bytes=" << bytes;
+    if (!first) {
+      ASSERT_GE(cls, prev_cls);
+      if (cls == prev_cls) ASSERT_EQ(index, prev_index) << "bytes=" << bytes;
+      else ASSERT_GT(index, prev_index) << "bytes=" << bytes << " class " << cls << " after " << prev_cls;
+    }
+    first = false;
+    prev_cls = cls;
+    prev_index = index;
+  }
+  EXPECT_EQ(detail::class_index(64), 0u);
+  EXPECT_LT(detail::class_index(detail::size_class(size_t(1) << 62)), 16u + 8 * 64);
 }
 
 TEST(Storage, AFreedBufferIsReusedForTheSameSize) {

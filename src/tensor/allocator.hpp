@@ -11,4 +11,8 @@ namespace lj::detail {
 void* storage_alloc(size_t bytes);
 void storage_free(void* p, size_t bytes);
 
+// The size a request of `bytes` is rounded up to, and the free list that size class has.
+size_t size_class(size_t bytes);
+size_t class_index(size_t cls);
+
 }  // namespace lj::detail
