@@ -16,11 +16,17 @@ using namespace lj::data;
 using lj::test::expect_error;
 
 namespace {
-std::string write_temp(const std::string& name, const std::string& bytes) {
-  const std::string path = testing::TempDir() + std::to_string(::getpid()) + "_" + name;  // tests run in parallel
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
-}
+// A file of these bytes in the temporary directory, removed when the test is done.
+struct TempText {
+  TempText(const std::string& name, const std::string& bytes)
+      : path(testing::TempDir() + std::to_string(::getpid()) + "_" + name) {  // tests run in parallel
+    std::ofstream(path, std::ios::binary) << bytes;
+  }
+  ~TempText() { std::remove(path.c_str()); }
+  TempText(const TempText&) = delete;
+  TempText& operator=(const TempText&) = delete;
+  const std::string path;
+};
 std::vector<int64_t> iota(int64_t n) {
   std::vector<int64_t> v(n);
   std::iota(v.begin(), v.end(), 0);
@@ -30,12 +36,12 @@ std::vector<int64_t> iota(int64_t n) {
 
 TEST(TextFile, MissingAndNonUtf8FilesAreNamed) {
   expect_error([] { read_text_file("/nonexistent/corpus.txt"); }, {"/nonexistent/corpus.txt"});
-  const std::string bad = write_temp("lj_bad_utf8.txt", "hello\nw\xC3\xA9rld \xFF!");
-  expect_error([&] { read_text_file(bad); }, {bad, "byte offset 13", "line 2", "0xFF"});
-  const std::string truncated = write_temp("lj_truncated.txt", "abc\xE2\x82");
-  expect_error([&] { read_text_file(truncated); }, {truncated, "byte offset 3"});
-  const std::string good = write_temp("lj_good.txt", "w\xC3\xA9rld\n");
-  EXPECT_EQ(read_text_file(good), "w\xC3\xA9rld\n");
+  const TempText bad("lj_bad_utf8.txt", "hello\nw\xC3\xA9rld \xFF!");
+  expect_error([&] { read_text_file(bad.path); }, {bad.path, "byte offset 13", "line 2", "0xFF"});
+  const TempText truncated("lj_truncated.txt", "abc\xE2\x82");
+  expect_error([&] { read_text_file(truncated.path); }, {truncated.path, "byte offset 3"});
+  const TempText good("lj_good.txt", "w\xC3\xA9rld\n");
+  EXPECT_EQ(read_text_file(good.path), "w\xC3\xA9rld\n");
 }
 
 TEST(TextSplit, CutsAtCodePoints) {
