@@ -60,7 +60,7 @@ std::ostream& operator<<(std::ostream& os, const Shape& s);
 // Write tracking, for caches of values derived from a storage (nn::Linear keeps W^T): `version` counts
 // the library's own in-place writes (Tensor::copy_ and fill_, nn::init, optimizer steps), and
 // `writes_tracked` says that every write since tracking began went through them, so that an unchanged
-// (id, version) means unchanged values. Tracking is turned on for a module's weights when they are
+// (id, version) means unchanged values. Tracking is turned on for an nn::Linear's weight when it is
 // made, and turned off for good the first time Tensor::data() hands out a mutable pointer: what the
 // caller writes through it is not counted, so from then on a cache compares values instead.
 struct Storage {

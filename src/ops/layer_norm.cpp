@@ -129,7 +129,7 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
                                      has_b ? b.const_data() : nullptr, N, C, eps);
   if (!grad) return y;
   std::vector<Tensor> inputs{x, has_w ? w : Tensor::empty({0}), has_b ? b : Tensor::empty({0})};
-  autograd::record(y, "layer_norm", std::move(inputs), [mean, rstd, N, C, has_w, has_b](Node& n, const float* g) {
+  autograd::attach(y, "layer_norm", std::move(inputs), [mean, rstd, N, C, has_w, has_b](Node& n, const float* g) {
     bool acc_dx, acc_dw = true, acc_db = true;
     float* dx = n.grad(0, acc_dx);
     float* dw = has_w ? n.grad(1, acc_dw) : nullptr;

@@ -60,7 +60,7 @@ void log_softmax_forward(T* y, const T* x, int64_t N, int64_t C) {
       for (int64_t j = 0; j < C; j++) yr[j] = fast::exp_of(xr[j] - m);  // y holds exp for a moment
       const T lse = m + std::log(row_sum<T>(C, [&](auto at) { return at(yr); }));
 #pragma omp simd
-      for (int64_t j = 0; j < C; j++) y[r * C + j] = xr[j] - lse;
+      for (int64_t j = 0; j < C; j++) yr[j] = xr[j] - lse;
     }
   });
 }
@@ -71,8 +71,9 @@ void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t N, int64_t C) 
     for (int64_t r = r0; r < r1; r++) {
       const T* gr = dy + r * C;
       const T s = row_sum<T>(C, [&](auto at) { return at(gr); });
+      const T* yr = y + r * C;
 #pragma omp simd
-      for (int64_t j = 0; j < C; j++) dx[r * C + j] += dy[r * C + j] - fast::exp_of(y[r * C + j]) * s;
+      for (int64_t j = 0; j < C; j++) dx[r * C + j] += gr[j] - fast::exp_of(yr[j]) * s;
     }
   });
 }

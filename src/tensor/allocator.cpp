@@ -21,8 +21,9 @@ size_t size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
-// The free list of a size class: 16 lists of 64-byte steps up to 1 KiB, then eight per power of two.
-// (A hash map here cost a hash and a probe on every tensor made and freed.)
+// The free list of a size class: 16 lists of 64-byte steps up to 1 KiB, then eight per power of two
+// up to 2^64. (A hash map here cost a hash and a probe on every tensor made and freed.)
+constexpr size_t kFreeLists = 16 + 8 * 64;
 size_t class_index(size_t cls) {
   if (cls <= 1024) return cls / 64 - 1;
   const size_t top = std::bit_floor(cls), step = top / 8;
@@ -33,7 +34,7 @@ namespace {
 
 struct Cache {
   std::mutex mu;
-  std::vector<std::vector<void*>> free_lists = std::vector<std::vector<void*>>(16 + 8 * 64);
+  std::vector<std::vector<void*>> free_lists = std::vector<std::vector<void*>>(kFreeLists);
   size_t cached = 0, in_use = 0, peak_in_use = 0;
   static constexpr size_t kMinCap = size_t(256) << 20;
 
