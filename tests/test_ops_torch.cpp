@@ -76,7 +76,8 @@ TEST(OpsTorch, ReductionsAndViews) {
 
 TEST(OpsTorch, ScaledDotProductAttention) {
   const RefFile& ref = ops_ref();
-  for (const char* name : {"sdpa_plain", "sdpa_causal", "sdpa_masked", "sdpa_long_causal", "sdpa_long_masked"}) {
+  for (const char* name : {"sdpa_plain", "sdpa_causal", "sdpa_masked", "sdpa_long_causal", "sdpa_long_masked",
+                           "sdpa_heads", "sdpa_heads_causal"}) {
     const std::string n = name;
     Tensor mask = ref.has(n + ".mask") ? ref[n + ".mask"] : Tensor();
     const bool causal = n.find("causal") != std::string::npos;

@@ -154,24 +154,30 @@ def ops():
     grad_case("reuse", lambda a: a * a + a, (4, 4))
 
     # scaled dot-product attention: plain, causal, masked with a fully blocked row, S != T; short key
-    # sequences take the row-wise kernel, long ones (S > 64) the one through gemm: both are checked
+    # sequences take the row-wise kernel, long ones (S > 64) the one through gemm: both are checked.
+    # With 8 or more heads and no mask, the forward runs 16 heads at a time, one per vector lane: the
+    # "heads" cases have 21 and 18 of them (a partial group), and d_k, d_v and S that are not
+    # multiples of 8 (the transposes' scalar tails)
     def sdpa(mask=None, causal=False):
         def f(q, k, v):
             out, w = course.attention(q, k, v, mask, causal)
             t_w.append(w)
             return out
         return f
-    for name, mask, causal, (T, S) in [("sdpa_plain", None, False, (6, 6)), ("sdpa_causal", None, True, (6, 6)),
-                                       ("sdpa_masked", "blocked_row", False, (5, 7)),
-                                       ("sdpa_long_causal", None, True, (70, 70)),
-                                       ("sdpa_long_masked", "blocked_row", False, (5, 72))]:
+    for name, mask, causal, (B, H, T, S, dk, dv) in [
+            ("sdpa_plain", None, False, (2, 3, 6, 6, 4, 5)), ("sdpa_causal", None, True, (2, 3, 6, 6, 4, 5)),
+            ("sdpa_masked", "blocked_row", False, (2, 3, 5, 7, 4, 5)),
+            ("sdpa_long_causal", None, True, (2, 3, 70, 70, 4, 5)),
+            ("sdpa_long_masked", "blocked_row", False, (2, 3, 5, 72, 4, 5)),
+            ("sdpa_heads", None, False, (3, 7, 9, 11, 12, 5)),
+            ("sdpa_heads_causal", None, True, (2, 9, 13, 13, 6, 8))]:
         t_w = []
         m = None
         if mask == "blocked_row":
-            m = torch.rand(2, 1, T, S) > 0.3
+            m = torch.rand(B, 1, T, S) > 0.3
             m[1, 0, 2] = False
             t[f"{name}.mask"] = m.float()
-        grad_case(name, sdpa(m, causal), (2, 3, T, 4), (2, 3, S, 4), (2, 3, S, 5))
+        grad_case(name, sdpa(m, causal), (B, H, T, dk), (B, H, S, dk), (B, H, S, dv))
         t[f"{name}.weights"] = t_w[0]
     save(t, os.path.join(OUT, "ops.safetensors"))
 
