@@ -63,6 +63,29 @@ TEST(OpsTorch, LinearAndMatmul) {
   check_op("matmul_batched", 2, [](auto& x) { return matmul(x[0], x[1]); });
 }
 
+// nn::Linear on at most 64 rows uses its cached W^T, multiplied in blocks of rows (and stored with
+// padded rows when wide); the first call builds the cache, the second reuses it. 65 rows take the
+// uncached product.
+TEST(OpsTorch, LinearModuleOnFewRows) {
+  const RefFile& ref = ops_ref();
+  for (const char* name : {"linear_module_20x256x64_bias", "linear_module_20x256x64_nobias",
+                           "linear_module_5x512x128_nobias", "linear_module_64x384x96_bias",
+                           "linear_module_1x1024x32_nobias", "linear_module_20x64x256_nobias",
+                           "linear_module_65x256x64_nobias"}) {
+    const std::string n = name;
+    const Tensor& w = ref[n + ".weight"];
+    const bool bias = ref.has(n + ".bias");
+    nn::Linear lin(w.size(1), w.size(0), bias);
+    {
+      NoGradGuard no_grad;
+      lin.weight.copy_(w);
+      if (bias) lin.bias.copy_(ref[n + ".bias"]);
+    }
+    for (int call = 0; call < 2; call++)
+      EXPECT_TRUE(test::close_abs(lin(ref[n + ".x"]), ref[n + ".out"], 1e-5f)) << n << ", call " << call;
+  }
+}
+
 TEST(OpsTorch, ReductionsAndViews) {
   check_op("sum", 1, [](auto& x) { return x[0].sum(); });
   check_op("sum_dim", 1, [](auto& x) { return x[0].sum(1); });

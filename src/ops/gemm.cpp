@@ -1,7 +1,7 @@
 // Matrix products: OpenBLAS, except for tiny ones.
 //
 // Attention at small sizes multiplies many tiny matrices (10 x 10 x 8 per head at the seed's shape);
-// there a BLAS call costs more in dispatch than the arithmetic, so products under kSmallMacs
+// there a BLAS call costs more in dispatch than the arithmetic, so products under kSmallGemmMacs
 // multiply-adds run in the loops below, ordered so the compiler vectorises the innermost one over
 // contiguous memory. Everything larger goes to OpenBLAS.
 #include <cblas.h>
@@ -10,8 +10,6 @@
 #include "ops/parallel.hpp"
 
 namespace lj::kernels {
-
-constexpr double kSmallMacs = 16384;
 
 // C[i,:] += alpha op(A)[i,:] B for a compile-time width N: the row of C stays in registers across k
 // (with a run-time N it would go through memory, one store-to-load round trip per k).
@@ -117,7 +115,7 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                  const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   const double macs = static_cast<double>(M) * N * K;
-  if (macs < kSmallMacs) return small_gemm<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (macs < kSmallGemmMacs) return small_gemm<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   // Inside a parallel region (one head of batched attention per thread) OpenBLAS runs serially.
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (macs < kGemmParallelMin || threads == 1) {
@@ -153,7 +151,7 @@ template <>
 void gemm<double>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,
                   const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
-  if (static_cast<double>(M) * N * K < kSmallMacs) return small_gemm<double>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (static_cast<double>(M) * N * K < kSmallGemmMacs) return small_gemm<double>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(M),
               static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
               C, static_cast<int>(ldc));

@@ -6,16 +6,19 @@
 namespace lj::kernels {
 
 // --- BLAS (row-major) --------------------------------------------------------------------------
+// Products under this many multiply-adds run in our own loops (gemm.cpp), the rest in OpenBLAS.
+constexpr double kSmallGemmMacs = 16384;
 // C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 // --- linear: y = x W^T + b ------------------------------------------------------------------------
-// x (N,in)  w (out,in), or (in,out) when w_transposed  b (out) or null  y (N,out)
+// x (N,in)  w (out,in), or (in,out) with rows ld_wt apart (0: out) when w_transposed  b (out) or null
+// y (N,out)
 template <typename T>
 void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out,
-                    bool w_transposed = false);
+                    bool w_transposed = false, int64_t ld_wt = 0);
 // any of dx, dw, db may be null
 template <typename T>
 // acc_*: add into the gradient (+=) or write it (=).

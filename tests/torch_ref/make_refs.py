@@ -141,6 +141,18 @@ def ops():
     grad_case("log_softmax", lambda a: torch.log_softmax(a, -1), (4, 5, 7))
     grad_case("layer_norm", lambda a, w, b: F.layer_norm(a, (7,), w, b), (4, 5, 7), (7,), (7,))
     grad_case("linear", lambda a, w, b: F.linear(a, w, b), (2, 5, 8), (3, 8), (3,))
+    # nn::Linear on at most 64 rows multiplies by a cached W^T, in blocks of its rows and with padded
+    # rows when wide: these shapes split it into 2-8 blocks, or pad it, with and without a bias
+    for rows, fan_in, fan_out, bias in [(20, 256, 64, True), (20, 256, 64, False), (5, 512, 128, False),
+                                        (64, 384, 96, True), (1, 1024, 32, False), (20, 64, 256, False),
+                                        (65, 256, 64, False)]:
+        name = f"linear_module_{rows}x{fan_in}x{fan_out}_{'bias' if bias else 'nobias'}"
+        t[f"{name}.x"] = torch.randn(rows, fan_in)
+        t[f"{name}.weight"] = torch.randn(fan_out, fan_in) / math.sqrt(fan_in)
+        b = torch.randn(fan_out) if bias else None
+        if bias:
+            t[f"{name}.bias"] = b
+        t[f"{name}.out"] = F.linear(t[f"{name}.x"], t[f"{name}.weight"], b)
     grad_case("matmul_2d", torch.matmul, (5, 8), (8, 3))
     grad_case("matmul_nd_2d", torch.matmul, (2, 5, 8), (8, 3))
     grad_case("matmul_batched", torch.matmul, (2, 3, 5, 8), (2, 3, 8, 4))
