@@ -78,24 +78,13 @@ inline Vec8<T> lane_index() {
   return Vec8<T>{0, 1, 2, 3, 4, 5, 6, 7};
 }
 
-// The largest lane, by halving: three shuffles instead of eight extractions.
-template <typename T>
-inline T max_lane(Vec8<T> v) {
+// The lanes of v combined by op, by halving: three shuffles instead of eight extractions.
+template <typename T, typename Op>
+inline T reduce_lanes(Vec8<T> v, Op op) {
   using I = decltype(v < v);
-  auto vmax = [](Vec8<T> a, Vec8<T> b) { return a > b ? a : b; };
-  v = vmax(v, __builtin_shuffle(v, I{4, 5, 6, 7, 0, 1, 2, 3}));
-  v = vmax(v, __builtin_shuffle(v, I{2, 3, 0, 1, 6, 7, 4, 5}));
-  v = vmax(v, __builtin_shuffle(v, I{1, 0, 3, 2, 5, 4, 7, 6}));
-  return v[0];
-}
-
-// The sum of the lanes, by halving, as max_lane.
-template <typename T>
-inline T sum_lane(Vec8<T> v) {
-  using I = decltype(v < v);
-  v += __builtin_shuffle(v, I{4, 5, 6, 7, 0, 1, 2, 3});
-  v += __builtin_shuffle(v, I{2, 3, 0, 1, 6, 7, 4, 5});
-  v += __builtin_shuffle(v, I{1, 0, 3, 2, 5, 4, 7, 6});
+  v = op(v, __builtin_shuffle(v, I{4, 5, 6, 7, 0, 1, 2, 3}));
+  v = op(v, __builtin_shuffle(v, I{2, 3, 0, 1, 6, 7, 4, 5}));
+  v = op(v, __builtin_shuffle(v, I{1, 0, 3, 2, 5, 4, 7, 6}));
   return v[0];
 }
 
@@ -203,7 +192,7 @@ void attention_forward_short(T* out, Layout lo, T* weights, const T* drop, const
             m = std::max(m, s[j]);
           }
         } else {
-          m = max_lane<T>(vmax);
+          m = reduce_lanes<T>(vmax, [](Vec8<T> a, Vec8<T> b) { return a > b ? a : b; });
         }
         if (m == -INFINITY) m = 0;  // no allowed key: every exp is 0 and the row stays zeros
         for (int64_t j = 0; j < S8; j += 8) store8(s + j, load8(s + j) - m);
@@ -216,7 +205,7 @@ void attention_forward_short(T* out, Layout lo, T* weights, const T* drop, const
         const T* ei = e + i * S8;
         Vec8<T> vsum{};
         for (int64_t j = 0; j < S8; j += 8) vsum += load8(ei + j);
-        const T sum = sum_lane<T>(vsum);
+        const T sum = reduce_lanes<T>(vsum, [](Vec8<T> a, Vec8<T> b) { return a + b; });
         const T inv = sum > 0 ? T(1) / sum : T(0);
         for (int64_t j = 0; j < d.S; j++) P[i * d.S + j] = ei[j] * inv;
       }
@@ -394,29 +383,6 @@ inline void lanes_to_rows(float* const row[kLanes], int n, const F16* src, int64
     for (int l = 0; l < n; l++) row[l][c] = src[c][l];
 }
 
-// fast::exp on 16 lanes, the same arithmetic.
-inline F16 exp16(F16 x) {
-  const F16 lo = F16{} - 87.3365447505531f, hi = F16{} + 88.3762626647949f;
-  const auto underflow = x < lo;
-  x = x < hi ? x : hi;
-  x = x > lo ? x : lo;
-  const F16 n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  F16 r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  const F16 r2 = r * r;
-  F16 p = F16{} + 1.9875691500E-4f;
-  p = p * r + 1.3981999507E-3f;
-  p = p * r + 8.3334519073E-3f;
-  p = p * r + 4.1665795894E-2f;
-  p = p * r + 1.6666665459E-1f;
-  p = p * r + 5.0000001201E-1f;
-  p = p * r2 + r + 1.0f;
-  const I16 e = (__builtin_convertvector(n, I16) + 127) << 23;
-  F16 scale;
-  std::memcpy(&scale, &e, sizeof scale);
-  return underflow ? F16{} : p * scale;
-}
-
 // D > 0: d_k = d_v = D known at compile time (the seed's 8), so the loops over it unroll.
 template <int D>
 void attention_forward_lanes(float* out, Layout lo, float* weights, const float* q, Layout lq, const float* k,
@@ -481,7 +447,7 @@ void attention_forward_lanes(float* out, Layout lo, float* weights, const float*
         }
         F16 sum{};
         for (int64_t j = 0; j < jend; j++) {
-          P[j] = exp16(P[j] - m);
+          P[j] = fast::exp_each(P[j] - m);
           sum += P[j];
         }
         const F16 inv = sum > 0 ? 1.0f / sum : F16{};  // no visible key: weights and output 0

@@ -14,11 +14,10 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 // --- linear: y = x W^T + b ------------------------------------------------------------------------
-// x (N,in)  w (out,in), or (in,out) with rows ld_wt apart (0: out) when w_transposed  b (out) or null
-// y (N,out)
+// x (N,in)  w (out,in), or with ld_wt > 0 W^T (in,out) with rows ld_wt apart  b (out) or null  y (N,out)
 template <typename T>
 void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out,
-                    bool w_transposed = false, int64_t ld_wt = 0);
+                    int64_t ld_wt = 0);
 // any of dx, dw, db may be null
 template <typename T>
 // acc_*: add into the gradient (+=) or write it (=).

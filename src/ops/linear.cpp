@@ -14,25 +14,23 @@ namespace lj {
 namespace kernels {
 
 template <typename T>
-void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out, bool w_transposed,
-                    int64_t ld_wt) {
+void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out, int64_t ld_wt) {
   if (b) {
     parallel_for(N, N * out, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; i++)
         for (int64_t j = 0; j < out; j++) y[i * out + j] = b[j];
     });
   }
-  if (!w_transposed) return gemm<T>(false, true, N, out, in, T(1), x, in, w, in, b ? T(1) : T(0), y, out);
+  if (ld_wt == 0) return gemm<T>(false, true, N, out, in, T(1), x, in, w, in, b ? T(1) : T(0), y, out);
   // W^T in blocks of kb rows, each block a product of its own that adds into y: a block of at most
   // 8192 values (32 KB) stays in L1 while every row of x passes over it. Given all of W^T at once,
   // OpenBLAS's small-matrix kernel is slower: as nn::Linear, in paired runs, 1.4x at 5-20 rows of
   // 512 -> 128 and 3.7x at 4 rows of 384 -> 1152 (a batch of 4 generating with GPT-2's widths).
-  const int64_t ld = ld_wt ? ld_wt : out;
   int64_t kb = std::max<int64_t>(64, 8192 / std::max<int64_t>(out, 1));
   if (static_cast<double>(N) * out * kb < kSmallGemmMacs) kb = in;  // blocks too small for OpenBLAS
   for (int64_t k0 = 0; k0 < in; k0 += kb)
-    gemm<T>(false, false, N, out, std::min(kb, in - k0), T(1), x + k0, in, w + k0 * ld, ld, k0 > 0 || b ? T(1) : T(0), y,
-            out);
+    gemm<T>(false, false, N, out, std::min(kb, in - k0), T(1), x + k0, in, w + k0 * ld_wt, ld_wt,
+            k0 > 0 || b ? T(1) : T(0), y, out);
 }
 
 template <typename T>
@@ -47,10 +45,10 @@ void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, i
   }
 }
 
-template void linear_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t, bool,
+template void linear_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t,
                                     int64_t);
 template void linear_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t, int64_t,
-                                     bool, int64_t);
+                                     int64_t);
 template void linear_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t, int64_t,
                                      int64_t, bool, bool, bool);
 template void linear_backward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t,
@@ -167,7 +165,7 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias, Line
   if (cache && N <= kCachedRowsMax && out * in <= kCachedWeightMax && N * out * in > 0)
     wt = cache->transposed(w);
   kernels::linear_forward<float>(y.data(), x.const_data(), wt ? wt->transposed.data() : w.const_data(),
-                                 b.defined() ? b.const_data() : nullptr, N, in, out, wt != nullptr, wt ? wt->ld : 0);
+                                 b.defined() ? b.const_data() : nullptr, N, in, out, wt ? wt->ld : 0);
   if (!autograd::needs_grad({&x, &w, &b})) return y;
   std::vector<Tensor> inputs{x, w};
   if (b.defined()) inputs.push_back(b);
