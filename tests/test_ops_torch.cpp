@@ -86,6 +86,48 @@ TEST(OpsTorch, LinearModuleOnFewRows) {
   }
 }
 
+TEST(OpsTorch, LinearAdd) {
+  check_op("linear_add", 4, [](auto& x) { return linear_add(x[0], x[1], x[2], x[3]); });
+  check_op("linear_add_nobias", 3, [](auto& x) { return linear_add(x[0], x[1], x[2]); });
+  check_op("linear_add_96x128x512", 3, [](auto& x) { return linear_add(x[0], x[1], x[2]); });
+  // through nn::Linear::forward_add: the first call builds the cached W^T, the second reuses it
+  const RefFile& ref = ops_ref();
+  for (const char* name : {"linear_add", "linear_add_20x256x64"}) {
+    const std::string n = name;
+    const Tensor& w = ref[n + ".in.2"];
+    nn::Linear lin(w.size(1), w.size(0), true);
+    {
+      NoGradGuard no_grad;
+      lin.weight.copy_(w);
+      lin.bias.copy_(ref[n + ".in.3"]);
+    }
+    for (int call = 0; call < 2; call++) {
+      Tensor r = ref[n + ".in.0"].clone().detach().requires_grad_();
+      Tensor x = ref[n + ".in.1"].clone().detach().requires_grad_();
+      lin.zero_grad();
+      Tensor y = lin.forward_add(x, r);
+      EXPECT_TRUE(test::close_abs(y, ref[n + ".out"], 1e-5f)) << n << ", call " << call;
+      y.backward(ref[n + ".dy"]);
+      EXPECT_TRUE(test::close_rel(r.grad(), ref[n + ".grad.0"], 1e-5f)) << n << ", call " << call;
+      EXPECT_TRUE(test::close_rel(x.grad(), ref[n + ".grad.1"], 1e-5f)) << n << ", call " << call;
+      EXPECT_TRUE(test::close_rel(lin.weight.grad(), ref[n + ".grad.2"], 1e-5f)) << n << ", call " << call;
+      EXPECT_TRUE(test::close_rel(lin.bias.grad(), ref[n + ".grad.3"], 1e-5f)) << n << ", call " << call;
+    }
+    EXPECT_EQ(lin.weight_cache_stats().rebuilt, 1) << n;
+    EXPECT_GT(lin.weight_cache_stats().unchanged_by_version + lin.weight_cache_stats().unchanged_by_compare, 0) << n;
+  }
+  // a residual that already has a gradient when linear_add's turn comes (here from the outer sum,
+  // which runs first) gets dy added onto it
+  {
+    Tensor r = ref["linear_add.in.0"].clone().detach().requires_grad_();
+    Tensor y = linear_add(r, ref["linear_add.in.1"], ref["linear_add.in.2"], ref["linear_add.in.3"]) + r;
+    y.backward(ref["linear_add.dy"]);
+    EXPECT_TRUE(test::close_rel(r.grad(), ref["linear_add.grad.0"] * 2.0f, 1e-6f));
+  }
+  EXPECT_THROW(linear_add(Tensor::zeros({4, 6}), Tensor::zeros({4, 6}), Tensor::zeros({7, 6})), Error);
+  EXPECT_THROW(linear_add(Tensor(), Tensor::zeros({4, 6}), Tensor::zeros({7, 6})), Error);
+}
+
 TEST(OpsTorch, ReductionsAndViews) {
   check_op("sum", 1, [](auto& x) { return x[0].sum(); });
   check_op("sum_dim", 1, [](auto& x) { return x[0].sum(1); });
@@ -112,6 +154,29 @@ TEST(OpsTorch, ScaledDotProductAttention) {
     });
     EXPECT_TRUE(test::close_abs(weights, ref[n + ".weights"], 1e-6f)) << n << " weights";
   }
+}
+
+// Attention over packed projections (B, T, 3, H, d), in every kernel's size range; its gradient
+// lands in qkv directly.
+TEST(OpsTorch, ScaledDotProductAttentionPacked) {
+  const RefFile& ref = ops_ref();
+  for (const char* name : {"sdpa_packed_gpt", "sdpa_packed_long", "sdpa_packed_rows", "sdpa_packed_lanes"}) {
+    const std::string n = name;
+    const bool causal = n != "sdpa_packed_long";
+    Tensor weights;
+    check_op(n, 1, [&](auto& x) {
+      AttentionResult r = scaled_dot_product_attention_packed(x[0], causal);
+      weights = r.weights;
+      return r.output;
+    });
+    EXPECT_TRUE(test::close_abs(weights, ref[n + ".weights"], 1e-6f)) << n << " weights";
+  }
+}
+
+TEST(OpsTorch, ScaledDotProductAttentionPackedRejectsBadShapes) {
+  EXPECT_THROW(scaled_dot_product_attention_packed(Tensor::zeros({2, 4, 2, 3, 8})), Error);
+  EXPECT_THROW(scaled_dot_product_attention_packed(Tensor::zeros({2, 4, 3 * 3 * 8})), Error);
+  EXPECT_THROW(scaled_dot_product_attention_packed(Tensor::zeros({2, 4, 3, 3, 8}), true, 1.0, true), Error);
 }
 
 }  // namespace

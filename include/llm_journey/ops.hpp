@@ -74,6 +74,11 @@ class LinearWeightCache {
 // W^T for calls with few rows (see LinearWeightCache).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
               LinearWeightCache* cache = nullptr);
+// residual + linear(x, weight, bias), with the product added straight onto a copy of the residual
+// (torch.addmm with beta = 1): no separate output to add, and one tensor fewer each way. residual
+// has the output's shape. A transformer block's residual connection.
+Tensor linear_add(const Tensor& residual, const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+                  LinearWeightCache* cache = nullptr);
 
 // --- normalisation and probabilities ------------------------------------------------------------
 Tensor softmax(const Tensor& x, int64_t dim = -1);
@@ -99,6 +104,13 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
                                              double dropout_p = 0.0, bool training = false,
                                              int64_t causal_offset = 0,
                                              Generator& gen = default_generator());
+
+// The same over packed projections, qkv (B, T, 3, H, d) = [Q | K | V] (a fused c_attn's output viewed
+// so): self-attention, S = T, d_k = d_v = d. Equal to calling scaled_dot_product_attention on the
+// three (B, H, T, d) views qkv.select(2, i).transpose(1, 2); but its backward pass writes dQ, dK and
+// dV straight into the gradient of qkv, not through three views that each scatter theirs.
+AttentionResult scaled_dot_product_attention_packed(const Tensor& qkv, bool causal = false, double dropout_p = 0.0,
+                                                    bool training = false, Generator& gen = default_generator());
 
 // A (T, S) mask with ones where key j <= query i: causal attention as an explicit mask.
 Tensor causal_mask(int64_t T, int64_t S = -1);

@@ -88,28 +88,40 @@ static void append_to_cache(Tensor& cache, const Tensor& x, int64_t start) {
                     sizeof(float) * static_cast<size_t>(hd));
 }
 
-Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, size_t layer) {
+// residual + drop(proj(y)); when the dropout is the identity (p = 0, or not training), the sum is
+// taken inside the product (linear_add), as a block's residual connections are.
+static Tensor project_add(Linear& proj, Dropout& drop, const Tensor& y, const Tensor& residual) {
+  if (!residual.defined()) return drop(proj(y));
+  if (drop.p == 0.0 || !drop.is_training()) return proj.forward_add(y, residual);
+  return residual + drop(proj(y));
+}
+
+Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, size_t layer, const Tensor& residual) {
   LJ_CHECK(x.dim() == 3 && x.size(2) == n_embd, "CausalSelfAttention: input shape ", x.shape(),
            " should be (batch, length, n_embd=", n_embd, ")");
   const int64_t B = x.size(0), T = x.size(1), hd = n_embd / n_head;
   // [Q K V] = c_attn(x): (B, T, 3C) viewed as (B, T, 3, H, hd); each third as (B, H, T, hd), a view.
   Tensor qkv = c_attn(x).view({B, T, 3, n_head, hd});
-  Tensor q = qkv.select(2, 0).transpose(1, 2);
-  Tensor k = qkv.select(2, 1).transpose(1, 2);
-  Tensor v = qkv.select(2, 2).transpose(1, 2);
-  int64_t offset = 0;
-  if (cache) {
+  AttentionResult r;
+  if (!cache) {
+    // Attention over the packed projections: the same as over the three views below, but the
+    // backward pass writes dQ, dK and dV straight into c_attn's output gradient.
+    r = scaled_dot_product_attention_packed(qkv, /*causal=*/true, dropout, is_training());
+  } else {
+    Tensor q = qkv.select(2, 0).transpose(1, 2);
+    Tensor k = qkv.select(2, 1).transpose(1, 2);
+    Tensor v = qkv.select(2, 2).transpose(1, 2);
     const int64_t start = cache->length;
     append_to_cache(cache->k[layer], k, start);
     append_to_cache(cache->v[layer], v, start);
     k = cache->k[layer].slice(2, 0, start + T);
     v = cache->v[layer].slice(2, 0, start + T);
-    offset = start;  // the new queries are the last T of start + T positions
+    // the new queries are the last T of start + T positions
+    r = scaled_dot_product_attention(q, k, v, Tensor(), /*causal=*/true, dropout, is_training(), start);
   }
-  AttentionResult r = scaled_dot_product_attention(q, k, v, Tensor(), /*causal=*/true, dropout, is_training(), offset);
   attention_weights_ = r.weights.detach();
   // (B, H, T, hd) -> (B, T, H, hd) -> (B, T, C): the output is stored as (B, T, H, hd), so this is free.
-  return resid_dropout(c_proj(r.output.transpose(1, 2).reshape({B, T, n_embd})));
+  return project_add(c_proj, resid_dropout, r.output.transpose(1, 2).reshape({B, T, n_embd}), residual);
 }
 
 std::string CausalSelfAttention::extra_repr() const {
@@ -131,6 +143,10 @@ MLP::MLP(const GPTConfig& c)
 
 Tensor MLP::forward(const Tensor& x) { return dropout(c_proj(gelu(c_fc(x)))); }
 
+Tensor MLP::forward(const Tensor& x, const Tensor& residual) {
+  return project_add(c_proj, dropout, gelu(c_fc(x)), residual);
+}
+
 void MLP::visit(Visitor& v) {
   v.child("c_fc", c_fc);
   v.child("c_proj", c_proj);
@@ -141,8 +157,9 @@ GPTBlock::GPTBlock(const GPTConfig& c)
     : ln_1(c.n_embd, 1e-5, c.bias), attn(c), ln_2(c.n_embd, 1e-5, c.bias), mlp(c) {}
 
 Tensor GPTBlock::forward(const Tensor& x_in, KVCache* cache, size_t layer) {
-  Tensor x = x_in + attn.forward(ln_1(x_in), cache, layer);
-  return x + mlp(ln_2(x));
+  // x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)), each sum inside the projection's product
+  Tensor x = attn.forward(ln_1(x_in), cache, layer, x_in);
+  return mlp.forward(ln_2(x), x);
 }
 
 void GPTBlock::visit(Visitor& v) {

@@ -25,6 +25,10 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias, Generator& gen) : in_fea
 
 Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias, &weight_t_); }
 
+Tensor Linear::forward_add(const Tensor& x, const Tensor& residual) {
+  return linear_add(residual, x, weight, bias, &weight_t_);
+}
+
 std::string Linear::extra_repr() const {
   std::ostringstream os;
   os << "in_features=" << in_features << ", out_features=" << out_features << ", bias=" << (bias.defined() ? "True" : "False");

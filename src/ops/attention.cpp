@@ -617,6 +617,18 @@ kernels::Layout layout_of(const Tensor& t) { return {t.strides()[0], t.strides()
 
 kernels::Layout dense_layout(int64_t H, int64_t T, int64_t D) { return {H * T * D, T * D, D}; }
 
+// The dropout applied to the attention weights, as 0 or 1/(1-p) per (B,H,T,S) element: torch's
+// dropout(P) draws bernoulli(1-p) over (B,H,T,S) in order. Undefined when there is none.
+Tensor attention_dropout(int64_t B, int64_t H, int64_t T, int64_t S, double dropout_p, bool training, Generator& gen) {
+  if (!training || dropout_p <= 0.0) return Tensor();
+  Tensor drop = Tensor::empty({B, H, T, S});
+  gen.fill_bernoulli(drop.data(), drop.numel(), 1.0 - dropout_p);
+  const float keep = static_cast<float>(1.0 - dropout_p);
+  float* dd = drop.data();
+  for (int64_t i = 0; i < drop.numel(); i++) dd[i] = dd[i] / keep;
+  return drop;
+}
+
 }  // namespace
 
 AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
@@ -659,14 +671,7 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
     mv = {md, st[0], st[1], st[2], st[3]};
   }
 
-  Tensor drop;
-  if (training && dropout_p > 0.0) {  // torch: dropout(P) draws bernoulli(1-p) over (B,H,T,S) in order
-    drop = Tensor::empty({B, H, T, S});
-    gen.fill_bernoulli(drop.data(), drop.numel(), 1.0 - dropout_p);
-    const float keep = static_cast<float>(1.0 - dropout_p);
-    float* dd = drop.data();
-    for (int64_t i = 0; i < drop.numel(); i++) dd[i] = dd[i] / keep;
-  }
+  Tensor drop = attention_dropout(B, H, T, S, dropout_p, training, gen);
 
   // The output is stored as (B, T, H, dv) and returned as its (B, H, T, dv) view, so that merging the
   // heads back into (B, T, H*dv) costs nothing.
@@ -684,6 +689,35 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
         dense_layout(dims.H, dims.S, dims.dv), g, dense_layout(dims.H, dims.T, dims.dv), weights.data(),
         drop.defined() ? drop.data() : nullptr, q.data(), layout_of(q), k.data(), layout_of(k), v.data(), layout_of(v),
         causal, causal_offset, dims);
+  });
+  return {out, weights};
+}
+
+AttentionResult scaled_dot_product_attention_packed(const Tensor& qkv_in, bool causal, double dropout_p, bool training,
+                                                    Generator& gen) {
+  const char* op = "scaled_dot_product_attention_packed";
+  LJ_CHECK(qkv_in.dim() == 5 && qkv_in.size(2) == 3, op, ": qkv must be (B, T, 3, H, d), got shape ", qkv_in.shape());
+  LJ_CHECK(dropout_p >= 0.0 && dropout_p < 1.0, op, ": dropout probability p=", dropout_p, " must be in [0, 1)");
+  const Tensor qkv = qkv_in.contiguous();
+  const int64_t B = qkv.size(0), T = qkv.size(1), H = qkv.size(3), d = qkv.size(4);
+  // Q, K and V are the three (B, H, T, d) views of qkv: rows 3 H d apart, heads d apart.
+  const kernels::Layout lp{T * 3 * H * d, d, 3 * H * d};
+  const int64_t k_at = H * d, v_at = 2 * H * d;
+  Tensor drop = attention_dropout(B, H, T, T, dropout_p, training, gen);
+  Tensor out = Tensor::empty({B, T, H, d}).transpose(1, 2);
+  Tensor weights = Tensor::empty({B, H, T, T});
+  const kernels::AttentionDims dims{B, H, T, T, d, d};
+  const float* p = qkv.data();
+  kernels::attention_forward<float>(out.data(), layout_of(out), weights.data(), drop.defined() ? drop.data() : nullptr,
+                                    p, lp, p + k_at, lp, p + v_at, lp, kernels::MaskView{}, causal, 0, dims);
+  // The backward pass adds dQ, dK and dV straight into the gradient of qkv, in the same layout.
+  autograd::record(out, op, {qkv}, [weights, drop, dims, causal, lp, k_at, v_at](Node& n, const float* g) {
+    float* dp = n.grad(0);
+    if (!dp) return;
+    const float* p = n.inputs[0].data();
+    kernels::attention_backward<float>(dp, lp, dp + k_at, lp, dp + v_at, lp, g, dense_layout(dims.H, dims.T, dims.dv),
+                                       weights.data(), drop.defined() ? drop.data() : nullptr, p, lp, p + k_at, lp,
+                                       p + v_at, lp, causal, 0, dims);
   });
   return {out, weights};
 }

@@ -15,9 +15,10 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 
 // --- linear: y = x W^T + b ------------------------------------------------------------------------
 // x (N,in)  w (out,in), or with ld_wt > 0 W^T (in,out) with rows ld_wt apart  b (out) or null  y (N,out)
+// add_to_y: y += x W^T + b (y holds a residual), not y = x W^T + b.
 template <typename T>
 void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out,
-                    int64_t ld_wt = 0);
+                    int64_t ld_wt = 0, bool add_to_y = false);
 // any of dx, dw, db may be null
 template <typename T>
 // acc_*: add into the gradient (+=) or write it (=).

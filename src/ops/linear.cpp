@@ -14,14 +14,16 @@ namespace lj {
 namespace kernels {
 
 template <typename T>
-void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out, int64_t ld_wt) {
-  if (b) {
+void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t in, int64_t out, int64_t ld_wt,
+                    bool add_to_y) {
+  if (b) {  // y = b (or y += b), then the product adds onto it
     parallel_for(N, N * out, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; i++)
-        for (int64_t j = 0; j < out; j++) y[i * out + j] = b[j];
+        for (int64_t j = 0; j < out; j++) y[i * out + j] = add_to_y ? y[i * out + j] + b[j] : b[j];
     });
   }
-  if (ld_wt == 0) return gemm<T>(false, true, N, out, in, T(1), x, in, w, in, b ? T(1) : T(0), y, out);
+  const T beta = b || add_to_y ? T(1) : T(0);
+  if (ld_wt == 0) return gemm<T>(false, true, N, out, in, T(1), x, in, w, in, beta, y, out);
   // W^T in blocks of kb rows, each block a product of its own that adds into y: a block of at most
   // 8192 values (32 KB) stays in L1 while every row of x passes over it. Given all of W^T at once,
   // OpenBLAS's small-matrix kernel is slower: as nn::Linear, in paired runs, 1.4x at 5-20 rows of
@@ -29,8 +31,8 @@ void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t
   int64_t kb = std::max<int64_t>(64, 8192 / std::max<int64_t>(out, 1));
   if (static_cast<double>(N) * out * kb < kSmallGemmMacs) kb = in;  // blocks too small for OpenBLAS
   for (int64_t k0 = 0; k0 < in; k0 += kb)
-    gemm<T>(false, false, N, out, std::min(kb, in - k0), T(1), x + k0, in, w + k0 * ld_wt, ld_wt,
-            k0 > 0 || b ? T(1) : T(0), y, out);
+    gemm<T>(false, false, N, out, std::min(kb, in - k0), T(1), x + k0, in, w + k0 * ld_wt, ld_wt, k0 > 0 ? T(1) : beta,
+            y, out);
 }
 
 template <typename T>
@@ -46,9 +48,9 @@ void linear_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, i
 }
 
 template void linear_forward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t,
-                                    int64_t);
+                                    int64_t, bool);
 template void linear_forward<double>(double*, const double*, const double*, const double*, int64_t, int64_t, int64_t,
-                                     int64_t);
+                                     int64_t, bool);
 template void linear_backward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t, int64_t,
                                      int64_t, bool, bool, bool);
 template void linear_backward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t,
@@ -149,35 +151,71 @@ std::shared_ptr<const LinearWeightCache::Packed> LinearWeightCache::transposed(c
   return p;
 }
 
-Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias, LinearWeightCache* cache) {
-  LJ_CHECK(weight.dim() == 2, "linear: weight must be 2-D (out_features, in_features), got shape ", weight.shape());
+// linear, and linear_add when `residual` is defined: y starts as a copy of the residual and the
+// product adds onto it.
+static Tensor linear_impl(const Tensor& x_in, const Tensor& weight, const Tensor& bias, LinearWeightCache* cache,
+                          const Tensor& residual, const char* op) {
+  LJ_CHECK(weight.dim() == 2, op, ": weight must be 2-D (out_features, in_features), got shape ", weight.shape());
   const int64_t out = weight.size(0), in = weight.size(1);
-  LJ_CHECK(x_in.dim() >= 1 && x_in.size(-1) == in, "linear: input shape ", x_in.shape(),
+  LJ_CHECK(x_in.dim() >= 1 && x_in.size(-1) == in, op, ": input shape ", x_in.shape(),
            " does not end in in_features=", in, " (weight shape ", weight.shape(), ")");
   if (bias.defined())
-    LJ_CHECK(bias.dim() == 1 && bias.size(0) == out, "linear: bias shape ", bias.shape(), " should be [", out, "]");
+    LJ_CHECK(bias.dim() == 1 && bias.size(0) == out, op, ": bias shape ", bias.shape(), " should be [", out, "]");
   Tensor x = x_in.contiguous(), w = weight.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
   const int64_t N = x.numel() / (in ? in : 1);
   Shape ys = x.shape();
   ys[ys.size() - 1] = out;
+  const bool add = residual.defined();
+  if (add)
+    LJ_CHECK(residual.shape() == ys, op, ": residual shape ", residual.shape(), " should be the output's, ", ys);
   Tensor y = Tensor::empty(ys);
+  if (add) {
+    const Tensor r = residual.contiguous();
+    const float* src = r.const_data();
+    float* dst = y.data();
+    parallel_for(y.numel(), y.numel(), [&](int64_t i0, int64_t i1) {
+      std::memcpy(dst + i0, src + i0, sizeof(float) * static_cast<size_t>(i1 - i0));
+    });
+  }
   std::shared_ptr<const LinearWeightCache::Packed> wt;  // held until the product is done
   if (cache && N <= kCachedRowsMax && out * in <= kCachedWeightMax && N * out * in > 0)
     wt = cache->transposed(w);
   kernels::linear_forward<float>(y.data(), x.const_data(), wt ? wt->transposed.data() : w.const_data(),
-                                 b.defined() ? b.const_data() : nullptr, N, in, out, wt ? wt->ld : 0);
-  if (!autograd::needs_grad({&x, &w, &b})) return y;
-  std::vector<Tensor> inputs{x, w};
+                                 b.defined() ? b.const_data() : nullptr, N, in, out, wt ? wt->ld : 0, add);
+  if (!autograd::needs_grad({&x, &w, &b, &residual})) return y;
+  std::vector<Tensor> inputs{x, w};  // then the bias and the residual, those given
   if (b.defined()) inputs.push_back(b);
-  autograd::attach(y, "linear", std::move(inputs), [N, in, out](Node& n, const float* dy) {
-    bool acc_dx, acc_dw, acc_db = true;
+  if (add) inputs.push_back(residual);
+  const bool has_b = b.defined();
+  autograd::attach(y, op, std::move(inputs), [N, in, out, has_b, add](Node& n, const float* dy) {
+    bool acc_dx, acc_dw, acc_db = true, acc_r = true;
     float* dx = n.grad(0, acc_dx);
     float* dw = n.grad(1, acc_dw);
-    float* db = n.inputs.size() > 2 ? n.grad(2, acc_db) : nullptr;
+    float* db = has_b ? n.grad(2, acc_db) : nullptr;
     kernels::linear_backward<float>(dx, dw, db, dy, n.inputs[0].const_data(), n.inputs[1].const_data(), N, in, out, acc_dx, acc_dw,
                                     acc_db);
+    if (float* dr = add ? n.grad(has_b ? 3 : 2, acc_r) : nullptr) {  // the residual's gradient is dy itself
+      parallel_for(N * out, N * out, [&](int64_t i0, int64_t i1) {
+        if (acc_r) {
+#pragma omp simd
+          for (int64_t i = i0; i < i1; i++) dr[i] += dy[i];
+        } else {
+          std::memcpy(dr + i0, dy + i0, sizeof(float) * static_cast<size_t>(i1 - i0));
+        }
+      });
+    }
   });
   return y;
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, LinearWeightCache* cache) {
+  return linear_impl(x, weight, bias, cache, Tensor(), "linear");
+}
+
+Tensor linear_add(const Tensor& residual, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                  LinearWeightCache* cache) {
+  LJ_CHECK(residual.defined(), "linear_add: the residual is undefined");
+  return linear_impl(x, weight, bias, cache, residual, "linear_add");
 }
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {

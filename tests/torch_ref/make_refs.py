@@ -111,8 +111,10 @@ def ops():
     torch.manual_seed(3)
     t = {}
 
-    def grad_case(name, fn, *shapes, positive=False):
-        xs = [(torch.rand(s) + 0.5 if positive else torch.randn(s)).requires_grad_(True) for s in shapes]
+    def grad_case(name, fn, *shapes, positive=False, scales=None):
+        scales = scales or [1.0] * len(shapes)  # inputs of O(1) outputs: a weight scaled by 1/sqrt(fan_in)
+        xs = [((torch.rand(s) + 0.5 if positive else torch.randn(s)) * k).requires_grad_(True)
+              for s, k in zip(shapes, scales)]
         y = fn(*xs)
         dy = torch.randn(y.shape)
         y.backward(dy)
@@ -153,6 +155,15 @@ def ops():
         if bias:
             t[f"{name}.bias"] = b
         t[f"{name}.out"] = F.linear(t[f"{name}.x"], t[f"{name}.weight"], b)
+    # residual + F.linear: inputs (residual, x, weight[, bias]); 4 x 5 rows go through the op, 20 x 256
+    # -> 64 also through nn::Linear's cached W^T (two blocks of rows of W^T, both adding onto y), and
+    # 96 rows through the threaded product
+    grad_case("linear_add", lambda r, x, w, b: r + F.linear(x, w, b), (4, 5, 7), (4, 5, 6), (7, 6), (7,))
+    grad_case("linear_add_nobias", lambda r, x, w: r + F.linear(x, w), (4, 5, 7), (4, 5, 6), (7, 6))
+    grad_case("linear_add_20x256x64", lambda r, x, w, b: r + F.linear(x, w, b), (20, 64), (20, 256), (64, 256), (64,),
+              scales=[1, 1, 1 / 16, 1])
+    grad_case("linear_add_96x128x512", lambda r, x, w: r + F.linear(x, w), (96, 512), (96, 128), (512, 128),
+              scales=[1, 1, 1 / math.sqrt(128)])
     grad_case("matmul_2d", torch.matmul, (5, 8), (8, 3))
     grad_case("matmul_nd_2d", torch.matmul, (2, 5, 8), (8, 3))
     grad_case("matmul_batched", torch.matmul, (2, 3, 5, 8), (2, 3, 8, 4))
@@ -190,6 +201,17 @@ def ops():
             m[1, 0, 2] = False
             t[f"{name}.mask"] = m.float()
         grad_case(name, sdpa(m, causal), (B, H, T, dk), (B, H, S, dk), (B, H, S, dv))
+        t[f"{name}.weights"] = t_w[0]
+    # packed projections qkv (B, T, 3, H, d): the three thirds as (B, H, T, d) views, the course's
+    # attention over them, and the gradient of qkv; the gemm path (T 64 and 70), the row-wise one (2
+    # heads) and the one with a head per vector lane (18 heads)
+    for name, causal, (B, T, H, d) in [("sdpa_packed_gpt", True, (2, 64, 4, 32)),
+                                       ("sdpa_packed_long", False, (2, 70, 3, 5)),
+                                       ("sdpa_packed_rows", True, (2, 5, 2, 4)),
+                                       ("sdpa_packed_lanes", True, (2, 13, 9, 6))]:
+        t_w = []
+        f = sdpa(None, causal)
+        grad_case(name, lambda qkv: f(*(qkv[:, :, i].transpose(1, 2) for i in range(3))), (B, T, 3, H, d))
         t[f"{name}.weights"] = t_w[0]
     save(t, os.path.join(OUT, "ops.safetensors"))
 

@@ -55,8 +55,9 @@ class CausalSelfAttention : public Module {
  public:
   CausalSelfAttention(const GPTConfig& config);
   // x (B, T, C) -> (B, T, C). With a cache, x holds the T newest positions: their keys and values are
-  // appended to the cache, and they attend to everything cached before them.
-  Tensor forward(const Tensor& x, KVCache* cache = nullptr, size_t layer = 0);
+  // appended to the cache, and they attend to everything cached before them. Given a residual
+  // (B, T, C), returns residual + the attention's output, the sum taken inside c_proj's product.
+  Tensor forward(const Tensor& x, KVCache* cache = nullptr, size_t layer = 0, const Tensor& residual = Tensor());
   // The weights of the last forward, per head (B, H, T, S), before dropout, cut from the graph: the
   // rows are the queries, the columns the keys (S = T without a cache). Recording them is free (the
   // backward pass keeps them anyway) and never changes the output.
@@ -78,6 +79,8 @@ class MLP : public UnaryModule {
  public:
   MLP(const GPTConfig& config);
   Tensor forward(const Tensor& x) override;
+  // residual + forward(x), the sum taken inside c_proj's product
+  Tensor forward(const Tensor& x, const Tensor& residual);
   std::string type_name() const override { return "MLP"; }
   void visit(Visitor& v) override;
 

@@ -22,6 +22,8 @@ class Linear : public UnaryModule {
  public:
   Linear(int64_t in_features, int64_t out_features, bool bias = true, Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override;  // (..., in) -> (..., out)
+  // residual + forward(x) in one pass (linear_add); residual (..., out).
+  Tensor forward_add(const Tensor& x, const Tensor& residual);
   using UnaryModule::operator();
   std::string type_name() const override { return "Linear"; }
   std::string extra_repr() const override;
