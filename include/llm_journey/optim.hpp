@@ -41,7 +41,10 @@ class AdamW {
   AdamW(const std::vector<Tensor>& params, AdamWOptions options = {});  // one group, options.weight_decay
 
   // One update of every parameter that has a gradient (those without one are skipped, as torch does).
-  void step();
+  // Each gradient enters as grad * grad_scale, its value unchanged: with the coefficient of
+  // clip_coefficient, the same update, bit for bit, as clip_grad_norm followed by step(), and one
+  // pass over the gradients fewer.
+  void step(float grad_scale = 1.0f);
   // Drops every parameter's gradient (set_to_none, torch's default since 2.0).
   void zero_grad();
 
@@ -77,5 +80,8 @@ double cosine_lr(int64_t it, double lr, double min_lr, int64_t warmup_iters, int
 // torch.nn.utils.clip_grad_norm_: coef = min(1, max_norm / (norm + 1e-6)), every gradient *= coef.
 // Returns the norm before clipping. Parameters without a gradient are skipped; duplicates count once.
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+// Its parts: the global L2 norm of the gradients (the same skipping), and coef for that norm.
+double grad_norm(const std::vector<Tensor>& params);
+float clip_coefficient(double norm, double max_norm);
 
 }  // namespace lj::optim

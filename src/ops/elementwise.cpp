@@ -82,11 +82,13 @@ static Tensor binary(const Tensor& a_in, const Tensor& b_in, const char* name) {
     autograd::record(y, name, {a, b}, [n](Node& node, const float* g) {
       const float* A = node.inputs[0].data();
       const float* B = node.inputs[1].data();
-      bool acc;
-      if (float* da = node.grad(0, acc))
-        write_gradient(da, 0, n, acc, [&](int64_t i) { return g[i] * Op::da(A[i], B[i]); });
-      if (float* db = node.grad(1, acc))
-        write_gradient(db, 0, n, acc, [&](int64_t i) { return g[i] * Op::db(A[i], B[i]); });
+      bool acc_a = true, acc_b = true;
+      float* da = node.grad(0, acc_a);
+      float* db = node.grad(1, acc_b);
+      parallel_for(n, n * 2, [&](int64_t i0, int64_t i1) {
+        if (da) write_gradient(da, i0, i1, acc_a, [&](int64_t i) { return g[i] * Op::da(A[i], B[i]); });
+        if (db) write_gradient(db, i0, i1, acc_b, [&](int64_t i) { return g[i] * Op::db(A[i], B[i]); });
+      });
     });
     return y;
   }

@@ -49,7 +49,7 @@ AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions options) : groups_(std
 AdamW::AdamW(const std::vector<Tensor>& params, AdamWOptions options)
     : AdamW(std::vector<ParamGroup>{ParamGroup{params, options.weight_decay}}, options) {}
 
-void AdamW::step() {
+void AdamW::step(float grad_scale) {
   steps_++;
   const double lr = options_.lr, b1 = options_.beta1, b2 = options_.beta2;
   // One segment per parameter with a gradient; then one parallel sweep over all their elements, so
@@ -95,9 +95,10 @@ void AdamW::step() {
       const float decay = sg.decay, step_size = sg.step_size, bc2_sqrt = sg.bc2_sqrt;
 #pragma omp simd
       for (int64_t j = j0; j < j1; j++) {
+        const float g = gd[j] * grad_scale;
         w[j] *= decay;
-        m[j] = m[j] * fb1 + gd[j] * a1;
-        v[j] = v[j] * fb2 + gd[j] * gd[j] * a2;
+        m[j] = m[j] * fb1 + g * a1;
+        v[j] = v[j] * fb2 + g * g * a2;
         const float denom = std::sqrt(v[j]) / bc2_sqrt + eps;
         w[j] -= step_size * (m[j] / denom);
       }

@@ -105,8 +105,11 @@ double Trainer::step() {
     // gradients of the mean over the micro-batches
     (config_.grad_accum > 1 ? loss * (1.0f / static_cast<float>(config_.grad_accum)) : loss).backward();
   }
-  if (config_.grad_clip > 0) optim::clip_grad_norm(model_->parameters(), config_.grad_clip);
-  optimizer_->step();
+  // Clipping as clip_grad_norm then step() would do it, with the scaling inside the update's pass.
+  float grad_scale = 1.0f;
+  if (config_.grad_clip > 0)
+    grad_scale = optim::clip_coefficient(optim::grad_norm(model_->parameters()), config_.grad_clip);
+  optimizer_->step(grad_scale);
   optimizer_->zero_grad();
   iter_++;
   const double mean = total / static_cast<double>(config_.grad_accum);

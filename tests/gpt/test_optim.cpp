@@ -33,6 +33,37 @@ TEST(AdamW, TwelveStepsWithClippingAndScheduleMatchTorch) {
   EXPECT_TRUE(test::close_rel(st[1].second, r["adamw.exp_avg_sq_w"], 1e-6f));
 }
 
+// The trainer's clipping: step(clip_coefficient(grad_norm)) leaves the weights and the state exactly
+// as clip_grad_norm then step() does, whether the coefficient clips or not.
+TEST(AdamW, GradScaleIsClippingBitForBit) {
+  RefFile r("gpt_ops");
+  Tensor w1 = r["adamw.w0"].clone().detach().requires_grad_(), w2 = w1.clone().detach().requires_grad_();
+  Tensor b1 = r["adamw.b0"].clone().detach().requires_grad_(), b2 = b1.clone().detach().requires_grad_();
+  optim::AdamW clipped({{{w1}, 0.1}, {{b1}, 0.0}}, {.lr = 1e-2, .beta2 = 0.99});
+  optim::AdamW scaled({{{w2}, 0.1}, {{b2}, 0.0}}, {.lr = 1e-2, .beta2 = 0.99});
+  int clipped_steps = 0;
+  for (int s = 0; s < 12; s++) {
+    const std::string k = std::to_string(s);
+    const double max_norm = s % 2 == 0 ? 1.0 : 1e9;
+    w1.impl()->grad = r["adamw.gw." + k].clone().impl_ptr();
+    b1.impl()->grad = r["adamw.gb." + k].clone().impl_ptr();
+    w2.impl()->grad = r["adamw.gw." + k].clone().impl_ptr();
+    b2.impl()->grad = r["adamw.gb." + k].clone().impl_ptr();
+    const double norm = optim::clip_grad_norm({w1, b1}, max_norm);
+    clipped.step();
+    EXPECT_EQ(optim::grad_norm({w2, b2, w2}), norm) << "step " << s;
+    const float coef = optim::clip_coefficient(norm, max_norm);
+    clipped_steps += coef < 1.0f;
+    scaled.step(coef);
+    EXPECT_EQ(max_abs_diff(w1, w2), 0.0f) << "step " << s;
+    EXPECT_EQ(max_abs_diff(b1, b2), 0.0f) << "step " << s;
+  }
+  EXPECT_GT(clipped_steps, 0);
+  for (size_t i = 0; i < clipped.state().size(); i++)
+    EXPECT_EQ(max_abs_diff(clipped.state()[i].second, scaled.state()[i].second), 0.0f) << clipped.state()[i].first;
+  EXPECT_THROW(optim::clip_coefficient(1.0, 0.0), Error);
+}
+
 TEST(AdamW, StateRoundTripsAndChecksShapes) {
   Tensor w = Tensor::ones({3, 2}).requires_grad_();
   optim::AdamW a({w});
