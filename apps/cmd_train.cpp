@@ -75,6 +75,11 @@ int run_train(const TrainArgs& a) {
   const bool tty = isatty(fileno(stderr));
   const int64_t tokens_per_iter = c.batch_size * c.grad_accum * c.model.block_size;
   const int64_t first_iter = trainer->iter();
+  // The steady throughput: the training steps alone, after the first kWarmupIters (while the
+  // allocator and the caches fill), without the loss estimates and checkpoints.
+  constexpr int64_t kWarmupIters = 10;
+  double steady_seconds = 0;
+  int64_t steady_iters = 0;
   auto t0 = std::chrono::steady_clock::now();
   for (;;) {
     const int64_t it = trainer->iter();
@@ -87,8 +92,14 @@ int run_train(const TrainArgs& a) {
                    static_cast<long long>(e.iter), e.train_loss, e.val_loss, ckpt.c_str());
     }
     if (trainer->done()) break;
+    const auto step_start = std::chrono::steady_clock::now();
     const double loss = trainer->step();
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto step_end = std::chrono::steady_clock::now();
+    if (trainer->iter() - first_iter > kWarmupIters) {
+      steady_seconds += std::chrono::duration<double>(step_end - step_start).count();
+      steady_iters++;
+    }
+    const double elapsed = std::chrono::duration<double>(step_end - t0).count();
     const int64_t done = trainer->iter() - first_iter;
     const double tps = static_cast<double>(done * tokens_per_iter) / std::max(elapsed, 1e-9);
     const double eta = elapsed / static_cast<double>(done) * static_cast<double>(c.max_iters - trainer->iter());
@@ -119,6 +130,11 @@ int run_train(const TrainArgs& a) {
   std::printf("done: %lld iterations in %.1f s; train loss %.4f, val loss %.4f; checkpoint %s\n",
               static_cast<long long>(trainer->iter() - first_iter), elapsed, last.train_loss, last.val_loss,
               ckpt.c_str());
+  if (steady_iters > 0)
+    std::printf("steady throughput: %s tok/s (%lld training steps after the first %lld, in %.3f s)\n",
+                with_commas(static_cast<int64_t>(static_cast<double>(steady_iters * tokens_per_iter) / steady_seconds))
+                    .c_str(),
+                static_cast<long long>(steady_iters), static_cast<long long>(kWarmupIters), steady_seconds);
   return 0;
 }
 

@@ -6,6 +6,10 @@ peak memory (max RSS) of each process.
 
   bench/train_compare.py [--build build] [--iters 300] [--repeats 3] [--data ../shared/data/tinyshakespeare.txt]
 
+Both time the same thing: --iters training steps (batch, forward, backward, clipping, update) after 10
+warm-up iterations; ours from the `steady throughput` line of `train`, which leaves out its loss
+estimates and checkpoint saves.
+
 Both get their best thread settings for this 2-core machine: ours 2 threads with its own defaults
 (runtime.hpp); PyTorch OMP_WAIT_POLICY=PASSIVE at the faster of 2 threads and 1 (torch.set_num_threads),
 which on this machine are within a few per cent of each other. Both use
@@ -99,12 +103,14 @@ def main():
         out_dir = os.path.join("/tmp", f"lj_bench_{os.getpid()}")
         cmd = [os.path.join(a.build, "llm-journey"), "train", "--data", a.data, "--out", out_dir,
                "--n-layer", str(c["n_layer"]), "--n-head", str(c["n_head"]), "--n-embd", str(c["n_embd"]),
-               "--block-size", str(c["block_size"]), "--batch-size", str(c["batch_size"]), "--max-iters", str(a.iters),
+               "--block-size", str(c["block_size"]), "--batch-size", str(c["batch_size"]), "--max-iters", str(a.iters + 10),
                "--lr", str(c["lr"]), "--min-lr", str(c["min_lr"]), "--warmup-iters", str(c["warmup"]),
                "--weight-decay", str(c["weight_decay"]), "--beta2", str(c["beta2"]), "--grad-clip", str(c["grad_clip"]),
                "--eval-interval", str(10 ** 9), "--eval-iters", "1"]
         p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        m = re.search(r"done: (\d+) iterations in ([\d.]+) s", p.stdout)
+        # the steady throughput: the training steps after the first 10, as the PyTorch side times them
+        m = re.search(r"steady throughput: [\d,]+ tok/s \((\d+) training steps after the first 10, in ([\d.]+) s\)",
+                      p.stdout)
         if p.returncode != 0 or not m:
             sys.exit(f"llm-journey train failed:\n{p.stdout}")
         subprocess.run(["rm", "-rf", out_dir])
