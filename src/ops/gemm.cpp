@@ -6,6 +6,9 @@
 // contiguous memory. Everything larger goes to OpenBLAS.
 #include <cblas.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "ops/kernels.hpp"
 #include "ops/parallel.hpp"
 
@@ -100,6 +103,8 @@ constexpr double kGemmParallelMin = 4.0 * 1024 * 1024;
 // Up to this many, a threaded product is split into one serial OpenBLAS call per thread (below);
 // above it OpenBLAS's own threading, which shares one packed copy of B, is as fast or faster.
 constexpr double kGemmSplitMax = 128.0 * 1024 * 1024;
+// The smallest block of a split product, in multiply-adds (see gemm<float>).
+constexpr double kGemmBlockMin = 2.0 * 1024 * 1024;
 
 // One cblas_sgemm call; OpenBLAS threads it as omp_get_max_threads() says (serially inside a
 // parallel region).
@@ -132,19 +137,31 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
   // C has few rows). At the training sizes of a small GPT (768 x 128 x 384, say) this is 1.3-1.6x
   // faster than OpenBLAS's own threading, which synchronises its threads inside the product.
   // Blocks are multiples of 16 rows, OpenBLAS's register tile.
+  // The blocks follow the threads' measured speeds (Balance, parallel.hpp). Each element of C is the
+  // same sum in the same order whatever the split, as long as every block takes OpenBLAS's regular
+  // path: its small-matrix kernel (up to 1M multiply-adds on SkylakeX) orders the sum differently,
+  // so no block is made smaller than kGemmBlockMin.
   const bool by_rows = M >= 64 * threads || M >= N;
   const int64_t extent = by_rows ? M : N;
-  const int64_t block = ((extent + threads - 1) / threads + 15) / 16 * 16;
-#pragma omp parallel num_threads(threads)
+  const double per_item = static_cast<double>(by_rows ? N : M) * static_cast<double>(K);
+  const int nt = std::min(threads, Balance::kMaxThreads);
+  int64_t b[Balance::kMaxThreads + 1];
+  double seconds[Balance::kMaxThreads] = {};
+  Balance::bounds(extent, nt, 16, static_cast<int64_t>(std::ceil(kGemmBlockMin / per_item)), b);
+#pragma omp parallel num_threads(nt)
   {
-    const int64_t i0 = omp_get_thread_num() * block, i1 = i0 + block < extent ? i0 + block : extent;
+    const int t = omp_get_thread_num();
+    const int64_t i0 = b[t], i1 = b[t + 1];
     if (i0 < i1) {
+      const double t0 = Balance::now();
       if (by_rows)
         openblas_sgemm(ta, tb, i1 - i0, N, K, alpha, ta ? A + i0 : A + i0 * lda, lda, B, ldb, beta, C + i0 * ldc, ldc);
       else
         openblas_sgemm(ta, tb, M, i1 - i0, K, alpha, A, lda, tb ? B + i0 * ldb : B + i0, ldb, beta, C + i0, ldc);
+      seconds[t] = Balance::now() - t0;
     }
   }
+  Balance::record(nt, b, seconds);
 }
 
 template <>
