@@ -65,34 +65,53 @@ static void layer_norm_backward_row(T* dx, const T* gr, const T* xr, const T* we
   }
 }
 
+// The weight and bias gradients are column sums over the rows. They are taken in fixed blocks of
+// kColumnSumRows rows while each block's rows are in cache from the dx pass (any thread may take a
+// block), then the blocks' sums are added in order: the same bits whatever the split.
+constexpr int64_t kColumnSumRows = 32;
+
 template <typename T>
 void layer_norm_backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* weight, const T* mean,
                          const T* rstd, int64_t N, int64_t C, bool acc_dx, bool acc_dw, bool acc_db) {
-  if (dweight && !acc_dw) std::fill(dweight, dweight + C, T(0));
-  if (dbias && !acc_db) std::fill(dbias, dbias + C, T(0));
-  if (dx) {
-    auto row = weight ? (acc_dx ? layer_norm_backward_row<T, true, true> : layer_norm_backward_row<T, true, false>)
-                      : (acc_dx ? layer_norm_backward_row<T, false, true> : layer_norm_backward_row<T, false, false>);
-    parallel_for(N, N * C * 4, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; r++) row(dx + r * C, dy + r * C, x + r * C, weight, mean[r], rstd[r], C);
-    });
-  }
-  if (dweight || dbias) {  // column sums: split the columns across threads
-    parallel_for(C, N * C * 2, [&](int64_t c0, int64_t c1) {
-      for (int64_t r = 0; r < N; r++) {
+  auto row = weight ? (acc_dx ? layer_norm_backward_row<T, true, true> : layer_norm_backward_row<T, true, false>)
+                    : (acc_dx ? layer_norm_backward_row<T, false, true> : layer_norm_backward_row<T, false, false>);
+  const int64_t blocks = (N + kColumnSumRows - 1) / kColumnSumRows;
+  const bool columns = dweight || dbias;
+  // per block: the weight's column sums, then the bias's
+  std::vector<T> partial(columns ? static_cast<size_t>(blocks * 2 * C) : 0, T(0));
+  parallel_for(blocks, N * C * 6, [&](int64_t b0, int64_t b1) {
+    for (int64_t blk = b0; blk < b1; blk++) {
+      T* pw = columns ? partial.data() + blk * 2 * C : nullptr;
+      T* pb = pw ? pw + C : nullptr;
+      for (int64_t r = blk * kColumnSumRows; r < std::min(N, (blk + 1) * kColumnSumRows); r++) {
         const T* xr = x + r * C;
         const T* gr = dy + r * C;
-        const T m = mean[r], s = rstd[r];
+        if (dx) row(dx + r * C, gr, xr, weight, mean[r], rstd[r], C);
         if (dweight) {
+          const T m = mean[r], s = rstd[r];
 #pragma omp simd
-          for (int64_t j = c0; j < c1; j++) dweight[j] += gr[j] * (xr[j] - m) * s;
+          for (int64_t j = 0; j < C; j++) pw[j] += gr[j] * (xr[j] - m) * s;
         }
         if (dbias) {
 #pragma omp simd
-          for (int64_t j = c0; j < c1; j++) dbias[j] += gr[j];
+          for (int64_t j = 0; j < C; j++) pb[j] += gr[j];
         }
       }
-    });
+    }
+  });
+  if (!columns) return;
+  if (dweight && !acc_dw) std::fill(dweight, dweight + C, T(0));
+  if (dbias && !acc_db) std::fill(dbias, dbias + C, T(0));
+  for (int64_t blk = 0; blk < blocks; blk++) {
+    const T* pw = partial.data() + blk * 2 * C;
+    if (dweight) {
+#pragma omp simd
+      for (int64_t j = 0; j < C; j++) dweight[j] += pw[j];
+    }
+    if (dbias) {
+#pragma omp simd
+      for (int64_t j = 0; j < C; j++) dbias[j] += pw[C + j];
+    }
   }
 }
 
