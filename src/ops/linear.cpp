@@ -18,8 +18,15 @@ void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t
                     bool add_to_y) {
   if (b) {  // y = b (or y += b), then the product adds onto it
     parallel_for(N, N * out, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; i++)
-        for (int64_t j = 0; j < out; j++) y[i * out + j] = add_to_y ? y[i * out + j] + b[j] : b[j];
+      for (int64_t i = i0; i < i1; i++) {
+        T* yr = y + i * out;
+        if (add_to_y) {
+#pragma omp simd
+          for (int64_t j = 0; j < out; j++) yr[j] += b[j];
+        } else {
+          std::copy(b, b + out, yr);
+        }
+      }
     });
   }
   const T beta = b || add_to_y ? T(1) : T(0);
