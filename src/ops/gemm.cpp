@@ -144,24 +144,12 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
   const bool by_rows = M >= 64 * threads || M >= N;
   const int64_t extent = by_rows ? M : N;
   const double per_item = static_cast<double>(by_rows ? N : M) * static_cast<double>(K);
-  const int nt = std::min(threads, Balance::kMaxThreads);
-  int64_t b[Balance::kMaxThreads + 1];
-  double seconds[Balance::kMaxThreads] = {};
-  Balance::bounds(extent, nt, 16, static_cast<int64_t>(std::ceil(kGemmBlockMin / per_item)), b);
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num();
-    const int64_t i0 = b[t], i1 = b[t + 1];
-    if (i0 < i1) {
-      const double t0 = Balance::now();
-      if (by_rows)
-        openblas_sgemm(ta, tb, i1 - i0, N, K, alpha, ta ? A + i0 : A + i0 * lda, lda, B, ldb, beta, C + i0 * ldc, ldc);
-      else
-        openblas_sgemm(ta, tb, M, i1 - i0, K, alpha, A, lda, tb ? B + i0 * ldb : B + i0, ldb, beta, C + i0, ldc);
-      seconds[t] = Balance::now() - t0;
-    }
-  }
-  Balance::record(nt, b, seconds);
+  balanced_for(extent, 16, static_cast<int64_t>(std::ceil(kGemmBlockMin / per_item)), [&](int64_t i0, int64_t i1) {
+    if (by_rows)
+      openblas_sgemm(ta, tb, i1 - i0, N, K, alpha, ta ? A + i0 : A + i0 * lda, lda, B, ldb, beta, C + i0 * ldc, ldc);
+    else
+      openblas_sgemm(ta, tb, M, i1 - i0, K, alpha, A, lda, tb ? B + i0 * ldb : B + i0, ldb, beta, C + i0, ldc);
+  });
 }
 
 template <>

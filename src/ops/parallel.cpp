@@ -9,17 +9,15 @@ namespace lj {
 
 namespace {
 
-// Relative speeds, mean 1. Read and written with relaxed atomics: the library may be called from
-// several threads at once, and a stale speed only makes a split less even.
+// Relative speeds, mean 1; 0 (never measured) reads as 1. Read and written with relaxed atomics: the
+// library may be called from several threads at once, and a stale speed only makes a split less even.
 std::atomic<double> g_speed[Balance::kMaxThreads];
-std::atomic<bool> g_init{false};
 
 constexpr double kAlpha = 0.2;        // weight of the newest region in the moving average
 constexpr double kMinSeconds = 20e-6; // regions shorter than this on some thread teach nothing
 constexpr double kMaxShare = 3.0;     // no thread gets more than 3x (or less than 1/3 of) an even share
 
 double speed_of(int t) {
-  if (!g_init.load(std::memory_order_relaxed)) return 1.0;
   const double s = g_speed[t].load(std::memory_order_relaxed);
   return s > 0 ? s : 1.0;
 }
@@ -33,8 +31,7 @@ double Balance::now() {
 double Balance::speed(int t) { return t >= 0 && t < kMaxThreads ? speed_of(t) : 1.0; }
 
 void Balance::reset() {
-  for (auto& s : g_speed) s.store(1.0, std::memory_order_relaxed);
-  g_init.store(true, std::memory_order_relaxed);
+  for (auto& s : g_speed) s.store(0.0, std::memory_order_relaxed);
 }
 
 void Balance::bounds(int64_t n, int nt, int64_t align, int64_t min_part, int64_t* b) {
@@ -65,8 +62,6 @@ void Balance::record(int nt, const int64_t* b, const double* seconds) {
     mean += rate[t];
   }
   mean /= nt;
-  if (!g_init.exchange(true, std::memory_order_relaxed))
-    for (auto& s : g_speed) s.store(1.0, std::memory_order_relaxed);
   double sum = 0, next[kMaxThreads];
   for (int t = 0; t < nt; t++) {
     const double r = std::clamp(rate[t] / mean, 1.0 / kMaxShare, kMaxShare);

@@ -32,13 +32,13 @@ static std::vector<Tensor> distinct_grads(const std::vector<Tensor>& params) {
 // and their sums added in order: the same bits whatever the number of threads.
 constexpr int64_t kNormBlock = 16384;
 
-double grad_norm(const std::vector<Tensor>& params) {
+static double norm_of(const std::vector<Tensor>& grads) {
   struct Block {
     const float* d;
     int64_t n;
   };
   std::vector<Block> blocks;
-  for (const Tensor& g : distinct_grads(params)) {
+  for (const Tensor& g : grads) {
     const float* d = g.data();
     for (int64_t i = 0; i < g.numel(); i += kNormBlock) blocks.push_back({d + i, std::min(kNormBlock, g.numel() - i)});
   }
@@ -58,6 +58,8 @@ double grad_norm(const std::vector<Tensor>& params) {
   return std::sqrt(sq);
 }
 
+double grad_norm(const std::vector<Tensor>& params) { return norm_of(distinct_grads(params)); }
+
 float clip_coefficient(double norm, double max_norm) {
   LJ_CHECK(max_norm > 0, "clip_coefficient: max_norm=", max_norm, " must be positive");
   return static_cast<float>(std::min(1.0, max_norm / (norm + 1e-6)));
@@ -65,10 +67,11 @@ float clip_coefficient(double norm, double max_norm) {
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   LJ_CHECK(max_norm > 0, "clip_grad_norm: max_norm=", max_norm, " must be positive");
-  const double norm = grad_norm(params);
+  std::vector<Tensor> grads = distinct_grads(params);
+  const double norm = norm_of(grads);
   const float coef = clip_coefficient(norm, max_norm);
   if (coef < 1.0f)
-    for (Tensor& g : distinct_grads(params)) {
+    for (Tensor& g : grads) {
       float* d = g.data();
       parallel_for(g.numel(), g.numel(), [&](int64_t i0, int64_t i1) {
 #pragma omp simd
