@@ -101,7 +101,7 @@ int run_attention(const AttentionArgs& a) {
     Tensor w = model.transformer.block(static_cast<size_t>(l)).attn.attention_weights().contiguous();  // (1,H,T,T)
     LJ_CHECK(w.shape() == Shape({1, H, T, T}), "attention: layer ", l, " recorded weights of shape ", w.shape(),
              ", expected [1, ", H, ", ", T, ", ", T, "]");
-    std::memcpy(all.data() + (l - first) * H * T * T, w.data(), sizeof(float) * static_cast<size_t>(H * T * T));
+    std::memcpy(all.mutable_data() + (l - first) * H * T * T, w.data(), sizeof(float) * static_cast<size_t>(H * T * T));
     const std::string title = "Layer " + std::to_string(l) + " of " + std::to_string(c.n_layer) +
                               ": attention weights per head (rows: queries, columns: keys)";
     grids.push_back(viz::plot_attention(w, tokens, tokens, title, 0, grid_columns(H)));

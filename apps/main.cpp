@@ -4,10 +4,8 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "llm_journey/runtime.hpp"
 
 int main(int argc, char** argv) {
-  lj::init_runtime(argc, argv);
   CLI::App app{"llm-journey: build, understand and train transformer language models"};
   app.require_subcommand(1);
 

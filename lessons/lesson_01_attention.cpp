@@ -110,7 +110,7 @@ row still sums to 1. Here the second sequence is four tokens long, padded to six
   Tensor qb = randn({2, 1, T, d_k}), kb = randn({2, 1, T, d_k}), vb = randn({2, 1, T, d_k});
   // padding: (B, 1, 1, S), 1 = may attend; sequence 1 has two padding positions at the end.
   Tensor padding = Tensor::ones({2, 1, 1, T});
-  padding.data()[T + 4] = padding.data()[T + 5] = 0.0f;
+  padding.mutable_data()[T + 4] = padding.mutable_data()[T + 5] = 0.0f;
   AttentionResult plain = scaled_dot_product_attention(qb, kb, vb);
   AttentionResult causal = scaled_dot_product_attention(qb, kb, vb, Tensor(), /*causal=*/true);
   AttentionResult padded = scaled_dot_product_attention(qb, kb, vb, padding);

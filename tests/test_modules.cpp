@@ -115,7 +115,7 @@ TEST(Modules, CausalAttentionLeaksNoFutureToken) {
   Tensor y = block(x);
   // Changing token 5 must leave outputs 0..4 untouched, bit for bit.
   Tensor x2 = x.clone().detach();
-  for (int j = 0; j < 32; j++) x2.data()[5 * 32 + j] += 10.0f;
+  for (int j = 0; j < 32; j++) x2.mutable_data()[5 * 32 + j] += 10.0f;
   Tensor y2 = block(x2);
   EXPECT_EQ(y.slice(1, 0, 5).to_vector(), y2.slice(1, 0, 5).to_vector());
   EXPECT_NE(y.slice(1, 5, 6).to_vector(), y2.slice(1, 5, 6).to_vector());
@@ -157,7 +157,7 @@ TEST(Modules, LinearSeesItsWeightChangeAfterACachedCall) {
     return e;
   };
   EXPECT_LT(close(lin(x), linear(x, lin.weight, lin.bias)), 1e-5f);
-  lin.weight.data()[5 * 64 + 7] += 1.0f;  // one element, in place
+  lin.weight.mutable_data()[5 * 64 + 7] += 1.0f;  // one element, in place
   Tensor y = lin(x), ref = linear(x, lin.weight, lin.bias);
   EXPECT_LT(close(y, ref), 1e-5f);
   EXPECT_NEAR(y.to_vector()[5], ref.to_vector()[5], 1e-5f);  // row 0, output 5 moved by x[0, 7]
@@ -170,8 +170,8 @@ TEST(Modules, LinearSeesItsWeightChangeAfterACachedCall) {
 }
 
 // The cache trusts an unchanged storage version only while every write to the weight went through
-// the library (init, copy_, fill_, an optimizer step). Once data() has handed out a mutable pointer it
-// compares values, so that a write through a pointer taken long before is still seen.
+// the library (init, copy_, fill_, an optimizer step). Reading through data() keeps that trust; once
+// mutable_data() has handed out a pointer it compares values, so that a write through a pointer taken long before is still seen.
 TEST(Modules, LinearCacheTrustsTheVersionOnlyOfTrackedWrites) {
   set_seed(7);
   nn::Linear lin(64, 32);
@@ -213,15 +213,21 @@ TEST(Modules, LinearCacheTrustsTheVersionOnlyOfTrackedWrites) {
   EXPECT_LT(error(), 1e-5f);
   expect_stats(3, 1, 5);
 
+  // Reading through data() (printing a weight's statistics, say) changes nothing: still trusted.
+  EXPECT_NE(lin.weight.data(), nullptr);
+  EXPECT_GT(lin.weight.std().item(), -1.0f);
+  EXPECT_LT(error(), 1e-5f);
+  expect_stats(4, 1, 5);
+
   // A mutable pointer, taken before the next calls and written through after them.
-  float* w = lin.weight.data();
+  float* w = lin.weight.mutable_data();
   EXPECT_LT(error(), 1e-5f);
   EXPECT_LT(error(), 1e-5f);
   w[3 * 64 + 5] = 2.0f;
   EXPECT_LT(error(), 1e-5f);
   w[7] = -1.0f;
   EXPECT_LT(error(), 1e-5f);
-  expect_stats(3, 3, 7);  // no longer trusted by version, however unchanged
+  expect_stats(4, 3, 7);  // no longer trusted by version, however unchanged
 }
 
 TEST(Modules, PrintsLikePyTorch) {

@@ -20,7 +20,7 @@ TEST(Random, RandnRandBernoulliRandintMatchTorch) {
       EXPECT_EQ(rand({n}).to_vector(), ref[key].to_vector()) << key;
     }
     Tensor b = Tensor::empty({300});
-    default_generator().fill_bernoulli(b.data(), 300, 0.9);
+    default_generator().fill_bernoulli(b.mutable_data(), 300, 0.9);
     EXPECT_EQ(b.to_vector(), ref["bernoulli." + std::to_string(seed)].to_vector());
     EXPECT_EQ(randint(0, 65, {50}).to_vector(), ref["randint." + std::to_string(seed)].to_vector());
     EXPECT_EQ(randn({7, 9}).to_vector(), ref["randn2d." + std::to_string(seed)].to_vector());

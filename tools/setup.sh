@@ -5,7 +5,7 @@
 set -euo pipefail
 what=${1:-build}
 
-build_pkgs=(g++ cmake make pkg-config curl ca-certificates libopenblas-openmp-dev libgtest-dev libbenchmark-dev
+build_pkgs=(g++ cmake make pkg-config curl ca-certificates libdnnl-dev libgtest-dev libbenchmark-dev
             nlohmann-json3-dev libcli11-dev libstb-dev libpng-dev fonts-dejavu-core)
 test_pkgs=(python3 python3-torch python3-numpy clang libclang-rt-14-dev chromium)
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,10 +47,13 @@ class Array {
   template <typename T>
   std::vector<T> values() const;  // the dtype must be T's
 
-  // float32 tensor <-> array: any dtype to float32; float32 to any dtype (rounded to nearest even
-  // for F16 and BF16, truncated toward zero for integers, nonzero -> true for BOOL).
-  Tensor to_tensor() const;
-  static Array from_tensor(const Tensor& t, DType dtype = DType::F32);
+  // tensor <-> array: any dtype to float32, or a BF16 array to a bf16 tensor with keep_bf16 (its bytes
+  // copied, no detour through float); a tensor to any dtype (rounded to nearest even for F16 and
+  // BF16, truncated toward zero for integers, nonzero -> true for BOOL). Without a dtype, a tensor
+  // keeps its own: F32 or BF16.
+  Tensor to_tensor(bool keep_bf16 = false) const;
+  static Array from_tensor(const Tensor& t);
+  static Array from_tensor(const Tensor& t, DType dtype);
 
   DType dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }
@@ -88,11 +92,12 @@ Safetensors parse_safetensors(const uint8_t* data, size_t size, const std::strin
 void write_safetensors(const std::string& path, const ArrayMap& arrays, const Metadata& metadata = {});
 std::vector<uint8_t> serialize_safetensors(const ArrayMap& arrays, const Metadata& metadata = {});
 
-// Every tensor as float32 (F16 and BF16 converted on load); `metadata`, if given, receives the map.
-TensorMap load_safetensors(const std::string& path, Metadata* metadata = nullptr);
-// float32 tensors, stored as `dtype` (F32 by default).
+// Every tensor as float32 (F16 and BF16 converted on load), or with keep_bf16 BF16 ones as bf16
+// tensors; `metadata`, if given, receives the map.
+TensorMap load_safetensors(const std::string& path, Metadata* metadata = nullptr, bool keep_bf16 = false);
+// Tensors stored as `dtype`, or without one each in its own (F32 or BF16).
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {},
-                      DType dtype = DType::F32);
+                      std::optional<DType> dtype = std::nullopt);
 
 // --- .npy --------------------------------------------------------------------------------------
 // numpy's format: magic, version, a Python-dict header {'descr', 'fortran_order', 'shape'}, the data.

@@ -41,7 +41,8 @@ Tensor var(const Tensor& a, bool unbiased = true);
 Tensor std(const Tensor& a, bool unbiased = true);
 
 // --- linear algebra ----------------------------------------------------------------------------
-// (..., M, K) @ (K, N), or batched (..., M, K) @ (..., K, N) with equal batch dimensions.
+// (..., M, K) @ (K, N), or batched (..., M, K) @ (..., K, N) with equal batch dimensions. Two bf16
+// operands give a float32 result, the products summed in float32 (no gradient).
 Tensor matmul(const Tensor& a, const Tensor& b);
 // The transpose of a weight, kept between calls for products with few rows (nn::Linear has one).
 // With up to 64 rows of x, x W^T runs 2-3x faster as x (W^T): OpenBLAS then reads both operands in

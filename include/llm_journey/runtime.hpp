@@ -1,29 +1,64 @@
-// The runtime environment: threads and the BLAS kernels in use.
+// The runtime: the library's tuning state, in one object you can see.
+//
+// Nothing here needs to be called first. The library needs no environment variable and no init call:
+// matrix products go through oneDNN, which picks its kernels from the CPU's features when it loads.
+// What the library keeps between calls lives in lj::runtime(), and only there:
+//
+// - Threads. The OpenMP thread count (all cores by default; OMP_NUM_THREADS or set_num_threads()).
+//   oneDNN is built with OpenMP too, so the products and the loops share one pool. Idle OpenMP
+//   threads spin a while before they sleep; OpenMP reads how long from OMP_WAIT_POLICY and
+//   GOMP_SPINCOUNT when it loads, so that is the user's to set (PASSIVE suits a busy machine).
+// - Thread speeds. Parallel loops are split in proportion to each thread's measured speed (virtual
+//   CPUs do not all run at one speed). Every loop split this way computes each element on one thread
+//   in the same order whatever the split, so the speeds change timings, never results.
+// - Memory. Freed tensor buffers are kept for reuse, up to the program's peak use (at least 256 MiB);
+//   release_cached_memory() hands them back to the system.
+// - Matrix-product kernels. oneDNN's instruction set, and whether bf16 products run natively.
 #pragma once
+#include <cstddef>
+#include <memory>
 #include <string>
 
 namespace lj {
 
-// Call first thing in main(): init_runtime(argc, argv). The CLI, the tests and the benchmarks do.
-// Two settings must be made before the process starts, because OpenBLAS and the OpenMP runtime read
-// them when they load; if either is missing, the program re-executes itself once with them set:
-//
-// - OPENBLAS_CORETYPE. Debian 12's OpenBLAS (0.3.21) does not recognise recent Intel CPUs and falls
-//   back to its Prescott (SSE3) kernels, 4-5x slower than its AVX-512 ones on the same CPU. If it
-//   chose such a generic core and the CPU has AVX-512 (or AVX2), SkylakeX (or Haswell) is set.
-// - GOMP_SPINCOUNT. An idle OpenMP thread spins for a while before it sleeps (300,000 turns by
-//   default). On a busy machine — tests run in parallel, a build alongside — spinning threads take
-//   the cores the working ones need, and a 4 ms layer takes 200 ms. Unless OMP_WAIT_POLICY or
-//   GOMP_SPINCOUNT is set, a short spin (10,000 turns, a few microseconds) is set: long enough to
-//   bridge the gaps between the kernels of one layer, short enough to yield a busy machine.
-void init_runtime(int argc, char** argv);
+class Runtime {
+ public:
+  // --- threads ---
+  int num_threads() const;
+  void set_num_threads(int n);  // n >= 1
 
-// The OpenBLAS core in use ("SkylakeX", "Prescott", ...) and the number of threads.
-std::string blas_core();
+  // --- thread speeds (for parallel splits) ---
+  double thread_speed(int t) const;  // relative, 1 = the mean
+  void reset_thread_speeds();
+
+  // --- memory ---
+  size_t cached_bytes() const;    // freed buffers kept for reuse
+  size_t bytes_in_use() const;    // held by live tensors
+  void release_cached_memory();
+
+  // --- matrix-product kernels ---
+  std::string gemm_isa() const;          // oneDNN's instruction set: "avx2", "avx512_core", ...
+  bool has_bf16_instructions() const;    // AVX512_BF16 or AMX
+
+  struct State;                          // the state itself (src/runtime/state.hpp)
+  State& state() { return *state_; }
+
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+ private:
+  Runtime();
+  ~Runtime();
+  std::unique_ptr<State> state_;
+  friend Runtime& runtime();
+};
+
+// The process's runtime, made on first use and never destroyed (tensors in static objects may
+// outlive anything destroyed at exit).
+Runtime& runtime();
+
+// Shorthands for runtime().num_threads() and runtime().release_cached_memory().
 int num_threads();
-
-// Tensor buffers that are freed are kept for reuse (up to the program's peak use, at least 256 MiB).
-// This hands the kept ones back to the system.
 void release_cached_memory();
 
 }  // namespace lj

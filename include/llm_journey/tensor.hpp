@@ -1,4 +1,5 @@
-// Tensor: a float32 N-d array in PyTorch's dimension order, with reverse-mode autograd.
+// Tensor: an N-d array in PyTorch's dimension order, with reverse-mode autograd. Elements are
+// float32 (every op computes in it) or bfloat16 (storage, conversion and matrix products; see dtype.hpp).
 //
 // A Tensor is a cheap handle (a shared pointer) to a TensorImpl: shape, strides, an offset into a
 // shared Storage, and the autograd state (requires_grad, grad, grad_fn). Views (reshape of a
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "llm_journey/dim_vector.hpp"
+#include "llm_journey/dtype.hpp"
 #include "llm_journey/error.hpp"
 
 namespace lj {
@@ -55,21 +57,22 @@ class Shape {
 };
 std::ostream& operator<<(std::ostream& os, const Shape& s);
 
-// 64-byte aligned, uninitialised float buffer shared by a tensor and its views.
+// 64-byte aligned, uninitialised buffer shared by a tensor and its views.
 //
 // Write tracking, for caches of values derived from a storage (nn::Linear keeps W^T): `version` counts
 // the library's own in-place writes (Tensor::copy_ and fill_, nn::init, optimizer steps), and
 // `writes_tracked` says that every write since tracking began went through them, so that an unchanged
 // (id, version) means unchanged values. Tracking is turned on for an nn::Linear's weight when it is
-// made, and turned off for good the first time Tensor::data() hands out a mutable pointer: what the
-// caller writes through it is not counted, so from then on a cache compares values instead.
+// made, and turned off for good the first time Tensor::mutable_data() hands out a pointer: what the
+// caller writes through it is not counted, so from then on a cache compares values instead. Reading
+// through Tensor::data() changes nothing.
 struct Storage {
-  explicit Storage(int64_t n);
+  explicit Storage(size_t nbytes);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
-  float* data;
-  int64_t size;
+  void* const ptr;
+  const size_t nbytes;
   const uint64_t id;  // unique for the life of the process, never reused
   std::atomic<uint64_t> version{0};
   std::atomic<bool> writes_tracked{false};
@@ -86,7 +89,13 @@ struct TensorImpl {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // dense, contiguous, same shape; null until backward
   std::shared_ptr<Node> grad_fn;     // null for leaves
-  float* data() const { return storage->data + offset; }
+  Dtype dtype = Dtype::f32;
+  // The first element, unchecked (the library's own use, where the dtype is known).
+  template <typename T>
+  T* data_as() const {
+    return static_cast<T*>(storage->ptr) + offset;
+  }
+  float* data() const { return data_as<float>(); }
 };
 
 class Tensor {
@@ -95,8 +104,8 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // --- factories -----------------------------------------------------------------------------
-  static Tensor empty(const Shape& shape);  // uninitialised
-  static Tensor zeros(const Shape& shape);
+  static Tensor empty(const Shape& shape, Dtype dtype = Dtype::f32);  // uninitialised
+  static Tensor zeros(const Shape& shape, Dtype dtype = Dtype::f32);
   static Tensor ones(const Shape& shape);
   static Tensor full(const Shape& shape, float value);
   static Tensor from_vector(const std::vector<float>& values, const Shape& shape);
@@ -115,18 +124,38 @@ class Tensor {
   TensorImpl* impl() const;
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
   bool same(const Tensor& other) const { return impl_ == other.impl_; }
+  Dtype dtype() const { return impl()->dtype; }
 
   // --- data ----------------------------------------------------------------------------------
-  // The first element; mind the strides. A mutable pointer: writes through it are the caller's own,
-  // so it ends write tracking of the storage (see Storage).
-  float* data() const {
-    std::atomic<bool>& tracked = impl()->storage->writes_tracked;
-    if (tracked.load(std::memory_order_relaxed)) tracked.store(false, std::memory_order_release);
+  // The first element; mind the strides. data() reads; mutable_data() is for writing, and since the
+  // library cannot see what the caller writes through it, it ends write tracking of the storage (see
+  // Storage). Both are for float32 tensors; a bf16 tensor's elements are data_ptr<bfloat16>().
+  const float* data() const {
+    check_dtype(Dtype::f32, "data");
     return impl()->data();
   }
-  const float* const_data() const { return impl()->data(); }  // read-only; tracking is left alone
-  float item() const;
-  std::vector<float> to_vector() const;  // row-major, whatever the strides
+  float* mutable_data() const {
+    check_dtype(Dtype::f32, "mutable_data");
+    end_write_tracking();
+    return impl()->data();
+  }
+  template <typename T>
+  const T* data_ptr() const {
+    check_dtype(dtype_of<T>(), "data_ptr");
+    return impl()->data_as<T>();
+  }
+  template <typename T>
+  T* mutable_data_ptr() const {
+    check_dtype(dtype_of<T>(), "mutable_data_ptr");
+    end_write_tracking();
+    return impl()->data_as<T>();
+  }
+  // A copy in another dtype (this tensor if it already has it). float32 -> bf16 rounds to nearest,
+  // ties to even, as torch does. No gradient flows through a conversion to bf16: bf16 tensors take
+  // none, so converting one that requires grad, with gradients on, is an error.
+  Tensor to(Dtype dtype) const;
+  float item() const;                    // as a float, whatever the dtype
+  std::vector<float> to_vector() const;  // row-major, whatever the strides, as floats
   Tensor contiguous() const;             // this tensor if already contiguous, else a copy
   Tensor clone() const;                  // a contiguous copy, recorded by autograd
   Tensor detach() const;                 // same storage, cut from the graph
@@ -173,6 +202,19 @@ class Tensor {
   Tensor matmul(const Tensor& other) const;
 
  private:
+  template <typename T>
+  static constexpr Dtype dtype_of() {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, bfloat16>, "float or lj::bfloat16");
+    return std::is_same_v<T, float> ? Dtype::f32 : Dtype::bf16;
+  }
+  void check_dtype(Dtype want, const char* accessor) const {
+    if (impl()->dtype != want) dtype_mismatch(want, accessor);
+  }
+  [[noreturn]] void dtype_mismatch(Dtype want, const char* accessor) const;
+  void end_write_tracking() const {
+    std::atomic<bool>& tracked = impl()->storage->writes_tracked;
+    if (tracked.load(std::memory_order_relaxed)) tracked.store(false, std::memory_order_release);
+  }
   std::shared_ptr<TensorImpl> impl_;
 };
 

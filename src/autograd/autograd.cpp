@@ -12,7 +12,7 @@ void set_grad_enabled(bool on) { g_grad_enabled = on; }
 
 static std::shared_ptr<TensorImpl> dense_empty_like(const TensorImpl& t) {
   auto g = std::make_shared<TensorImpl>();
-  g->storage = std::make_shared<Storage>(t.shape.numel());
+  g->storage = std::make_shared<Storage>(sizeof(float) * static_cast<size_t>(t.shape.numel()));
   g->shape = t.shape;
   g->strides = contiguous_strides(t.shape);
   return g;
@@ -20,7 +20,7 @@ static std::shared_ptr<TensorImpl> dense_empty_like(const TensorImpl& t) {
 
 static std::shared_ptr<TensorImpl> dense_zeros_like(const TensorImpl& t) {
   auto g = dense_empty_like(t);
-  std::memset(g->storage->data, 0, sizeof(float) * static_cast<size_t>(t.shape.numel()));
+  std::memset(g->storage->ptr, 0, sizeof(float) * static_cast<size_t>(t.shape.numel()));
   return g;
 }
 

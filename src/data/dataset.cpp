@@ -54,8 +54,8 @@ Batch batch_at(const std::vector<int64_t>& tokens, const std::vector<int64_t>& s
   b.y = Tensor::empty({B, T});
   b.x_ids.resize(B * T);
   b.y_ids.resize(B * T);
-  float* x = b.x.data();
-  float* y = b.y.data();
+  float* x = b.x.mutable_data();
+  float* y = b.y.mutable_data();
   for (int64_t r = 0; r < B; r++) {
     const int64_t s = starts[r];
     LJ_CHECK(s >= 0 && s + T + 1 <= n, "batch_at: window start ", s, " with block_size=", T,

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "llm_journey/dtype.hpp"
+
 namespace lj::io::detail {
 
 inline float bits_to_float(uint32_t u) {
@@ -17,14 +19,9 @@ inline uint32_t float_to_bits(float f) {
   return u;
 }
 
-inline float bf16_to_float(uint16_t h) { return bits_to_float(static_cast<uint32_t>(h) << 16); }
-
-inline uint16_t float_to_bf16(float f) {
-  uint32_t u = float_to_bits(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // NaN stays quiet NaN
-  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even
-  return static_cast<uint16_t>(u >> 16);
-}
+// One definition of bfloat16 rounding: lj::to_bfloat16 (dtype.hpp).
+inline float bf16_to_float(uint16_t h) { return to_float(bfloat16{h}); }
+inline uint16_t float_to_bf16(float f) { return to_bfloat16(f).bits; }
 
 // F16: 1 sign, 5 exponent (bias 15), 10 mantissa bits.
 inline float f16_to_float(uint16_t h) {

@@ -30,9 +30,14 @@ I to_int(float f) {
 }
 }  // namespace
 
-Tensor Array::to_tensor() const {
+Tensor Array::to_tensor(bool keep_bf16) const {
+  if (keep_bf16 && dtype_ == DType::BF16) {  // the bytes as they are
+    Tensor t = Tensor::empty(Shape(shape_), Dtype::bf16);
+    if (nbytes_) std::memcpy(t.mutable_data_ptr<bfloat16>(), data_, nbytes_);
+    return t;
+  }
   Tensor t = Tensor::empty(Shape(shape_));
-  float* out = t.data();
+  float* out = t.mutable_data();
   const int64_t n = numel();
   const uint8_t* p = data_;
   switch (dtype_) {
@@ -67,8 +72,19 @@ Tensor Array::to_tensor() const {
   return t;
 }
 
+Array Array::from_tensor(const Tensor& t) {
+  LJ_CHECK(t.defined(), "io::Array::from_tensor: the tensor is undefined");
+  return from_tensor(t, t.dtype() == Dtype::bf16 ? DType::BF16 : DType::F32);
+}
+
 Array Array::from_tensor(const Tensor& t, DType dtype) {
   LJ_CHECK(t.defined(), "io::Array::from_tensor: the tensor is undefined");
+  if (t.dtype() == Dtype::bf16 && dtype == DType::BF16) {  // the bytes as they are
+    const Tensor c = t.contiguous();
+    std::vector<uint8_t> bytes(static_cast<size_t>(c.numel()) * 2);
+    if (!bytes.empty()) std::memcpy(bytes.data(), c.data_ptr<bfloat16>(), bytes.size());
+    return Array(dtype, t.shape().vec(), std::move(bytes));
+  }
   std::vector<float> v = t.to_vector();
   const size_t n = v.size(), s = dtype_size(dtype);
   std::vector<uint8_t> bytes(n * s);
@@ -105,19 +121,20 @@ Array Array::from_tensor(const Tensor& t, DType dtype) {
   return Array(dtype, t.shape().vec(), std::move(bytes));
 }
 
-TensorMap load_safetensors(const std::string& path, Metadata* metadata) {
+TensorMap load_safetensors(const std::string& path, Metadata* metadata, bool keep_bf16) {
   Safetensors f = read_safetensors(path);
   TensorMap out;
-  for (const auto& [name, a] : f.arrays) out.emplace(name, a.to_tensor());
+  for (const auto& [name, a] : f.arrays) out.emplace(name, a.to_tensor(keep_bf16));
   if (metadata) *metadata = std::move(f.metadata);
   return out;
 }
 
-void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata, DType dtype) {
+void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata,
+                      std::optional<DType> dtype) {
   ArrayMap arrays;
   for (const auto& [name, t] : tensors) {
     LJ_CHECK(t.defined(), path, ": tensor '", name, "' is undefined");
-    arrays.emplace(name, Array::from_tensor(t, dtype));
+    arrays.emplace(name, dtype ? Array::from_tensor(t, *dtype) : Array::from_tensor(t));
   }
   write_safetensors(path, arrays, metadata);
 }

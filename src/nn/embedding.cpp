@@ -30,7 +30,7 @@ PositionalEncoding::PositionalEncoding(int64_t d, int64_t max_len, double dropou
     : d_model(d), max_len(max_len), drop(dropout) {
   LJ_CHECK(d > 0 && max_len > 0, "PositionalEncoding: d_model=", d, " and max_len=", max_len, " must be positive");
   pe = Tensor::zeros({max_len, d});
-  float* p = pe.data();
+  float* p = pe.mutable_data();
   for (int64_t pos = 0; pos < max_len; pos++)
     for (int64_t i = 0; 2 * i < d; i++) {
       // angle = pos / 10000^(2i/d), in double, then rounded once

@@ -63,7 +63,7 @@ Tensor generate(GPT& model, const Tensor& prompt, int64_t max_new_tokens, const 
     Tensor t = Tensor::empty({B, n});
     for (int64_t b = 0; b < B; b++) {
       const auto& r = rows[static_cast<size_t>(b)];
-      for (int64_t i = 0; i < n; i++) t.data()[b * n + i] = static_cast<float>(r[r.size() - static_cast<size_t>(n) + i]);
+      for (int64_t i = 0; i < n; i++) t.mutable_data()[b * n + i] = static_cast<float>(r[r.size() - static_cast<size_t>(n) + i]);
     }
     return t;
   };

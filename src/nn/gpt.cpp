@@ -84,7 +84,7 @@ static void append_to_cache(Tensor& cache, const Tensor& x, int64_t start) {
   for (int64_t b = 0; b < B; b++)
     for (int64_t h = 0; h < H; h++)
       for (int64_t t = 0; t < T; t++)
-        std::memcpy(cache.data() + ((b * H + h) * cap + start + t) * hd, x.data() + b * st[0] + h * st[1] + t * st[2],
+        std::memcpy(cache.mutable_data() + ((b * H + h) * cap + start + t) * hd, x.data() + b * st[0] + h * st[1] + t * st[2],
                     sizeof(float) * static_cast<size_t>(hd));
 }
 
@@ -209,7 +209,7 @@ Tensor GPT::embed(const Tensor& idx, int64_t start) {
   LJ_CHECK(T >= 1 && start + T <= config.block_size, "GPT: cannot run a sequence of length ", start + T,
            ": block_size is only ", config.block_size);
   Tensor pos = Tensor::empty({T});
-  for (int64_t t = 0; t < T; t++) pos.data()[t] = static_cast<float>(start + t);
+  for (int64_t t = 0; t < T; t++) pos.mutable_data()[t] = static_cast<float>(start + t);
   return transformer.drop(transformer.wte(idx) + transformer.wpe(pos));
 }
 

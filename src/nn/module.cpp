@@ -106,7 +106,7 @@ int64_t count_parameters(nn::Module& module) {
   std::unordered_set<const float*> seen;
   int64_t n = 0;
   for (auto& [name, p] : module.named_parameters())
-    if (p.requires_grad() && seen.insert(p.const_data()).second) n += p.numel();
+    if (p.requires_grad() && seen.insert(p.data()).second) n += p.numel();
   return n;
 }
 

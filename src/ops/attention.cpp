@@ -622,9 +622,9 @@ kernels::Layout dense_layout(int64_t H, int64_t T, int64_t D) { return {H * T * 
 Tensor attention_dropout(int64_t B, int64_t H, int64_t T, int64_t S, double dropout_p, bool training, Generator& gen) {
   if (!training || dropout_p <= 0.0) return Tensor();
   Tensor drop = Tensor::empty({B, H, T, S});
-  gen.fill_bernoulli(drop.data(), drop.numel(), 1.0 - dropout_p);
+  gen.fill_bernoulli(drop.mutable_data(), drop.numel(), 1.0 - dropout_p);
   const float keep = static_cast<float>(1.0 - dropout_p);
-  float* dd = drop.data();
+  float* dd = drop.mutable_data();
   for (int64_t i = 0; i < drop.numel(); i++) dd[i] = dd[i] / keep;
   return drop;
 }
@@ -678,7 +678,7 @@ AttentionResult scaled_dot_product_attention(const Tensor& q_in, const Tensor& k
   Tensor out = Tensor::empty({B, T, H, dv}).transpose(1, 2);
   Tensor weights = Tensor::empty({B, H, T, S});
   const kernels::AttentionDims dims{B, H, T, S, dk, dv};
-  kernels::attention_forward<float>(out.data(), layout_of(out), weights.data(), drop.defined() ? drop.data() : nullptr,
+  kernels::attention_forward<float>(out.mutable_data(), layout_of(out), weights.mutable_data(), drop.defined() ? drop.data() : nullptr,
                                     q.data(), layout_of(q), k.data(), layout_of(k), v.data(), layout_of(v), mv, causal,
                                     causal_offset, dims);
   autograd::record(out, "scaled_dot_product_attention", {q, k, v},
@@ -708,7 +708,7 @@ AttentionResult scaled_dot_product_attention_packed(const Tensor& qkv_in, bool c
   Tensor weights = Tensor::empty({B, H, T, T});
   const kernels::AttentionDims dims{B, H, T, T, d, d};
   const float* p = qkv.data();
-  kernels::attention_forward<float>(out.data(), layout_of(out), weights.data(), drop.defined() ? drop.data() : nullptr,
+  kernels::attention_forward<float>(out.mutable_data(), layout_of(out), weights.mutable_data(), drop.defined() ? drop.data() : nullptr,
                                     p, lp, p + k_at, lp, p + v_at, lp, kernels::MaskView{}, causal, 0, dims);
   // The backward pass adds dQ, dK and dV straight into the gradient of qkv, in the same layout.
   autograd::record(out, op, {qkv}, [weights, drop, dims, causal, lp, k_at, v_at](Node& n, const float* g) {
@@ -727,7 +727,7 @@ Tensor causal_mask(int64_t T, int64_t S) {
   LJ_CHECK(T >= 0 && S >= T, "causal_mask: need 0 <= T <= S, got T=", T, ", S=", S);
   Tensor m = Tensor::zeros({T, S});
   for (int64_t i = 0; i < T; i++)
-    for (int64_t j = 0; j <= i + (S - T); j++) m.data()[i * S + j] = 1.0f;
+    for (int64_t j = 0; j <= i + (S - T); j++) m.mutable_data()[i * S + j] = 1.0f;
   return m;
 }
 

@@ -67,7 +67,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& targets, 
   }
   Tensor x = logits.contiguous();
   Tensor lse = Tensor::empty({N});
-  const double total = kernels::cross_entropy_forward(lse.data(), x.data(), targets.data(), N, V, ignore_index);
+  const double total = kernels::cross_entropy_forward(lse.mutable_data(), x.data(), targets.data(), N, V, ignore_index);
   Tensor y = Tensor::scalar(count ? static_cast<float>(total / static_cast<double>(count))
                                   : std::numeric_limits<float>::quiet_NaN());
   autograd::record(y, "cross_entropy", {x}, [lse, targets, N, V, ignore_index, count](Node& n, const float* g) {

@@ -11,13 +11,13 @@ Tensor dropout(const Tensor& x_in, double p, bool training, Generator& gen) {
   const int64_t n = x.numel();
   // torch: noise = bernoulli(1-p); noise /= (1-p) in float; y = x * noise
   Tensor noise = Tensor::empty(x.shape());
-  float* m = noise.data();
+  float* m = noise.mutable_data();
   gen.fill_bernoulli(m, n, 1.0 - p);
   const float keep = static_cast<float>(1.0 - p);
   for (int64_t i = 0; i < n; i++) m[i] = m[i] / keep;
   Tensor y = Tensor::empty(x.shape());
   const float* X = x.data();
-  float* Y = y.data();
+  float* Y = y.mutable_data();
   for (int64_t i = 0; i < n; i++) Y[i] = X[i] * m[i];
   autograd::record(y, "dropout", {x}, [noise, n](Node& node, const float* g) {
     if (float* dx = node.grad(0)) {

@@ -73,7 +73,7 @@ static Tensor binary(const Tensor& a_in, const Tensor& b_in, const char* name) {
   const float* B = b.data();
   if (a.shape() == b.shape()) {  // the common case: no broadcasting
     Tensor y = Tensor::empty(a.shape());
-    float* Y = y.data();
+    float* Y = y.mutable_data();
     const int64_t n = y.numel();
     parallel_for(n, n, [&](int64_t i0, int64_t i1) {
 #pragma omp simd
@@ -95,7 +95,7 @@ static Tensor binary(const Tensor& a_in, const Tensor& b_in, const char* name) {
   Shape out = broadcast_shapes(a.shape(), b.shape());
   auto sa = broadcast_strides(a.shape(), out), sb = broadcast_strides(b.shape(), out);
   Tensor y = Tensor::empty(out);
-  float* Y = y.data();
+  float* Y = y.mutable_data();
   for_each_broadcast(out, sa, sb, [&](int64_t i, int64_t ia, int64_t ib) { Y[i] = Op::f(A[ia], B[ib]); });
   autograd::record(y, name, {a, b}, [out, sa, sb](Node& node, const float* g) {
     const float* A = node.inputs[0].data();
@@ -121,7 +121,7 @@ static Tensor unary(const Tensor& x_in, const char* name, P... p) {
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty(x.shape());
   const float* X = x.data();
-  float* Y = y.data();
+  float* Y = y.mutable_data();
   const int64_t n = x.numel();
   parallel_for(n, n * 8, [&](int64_t i0, int64_t i1) {
 #pragma omp simd

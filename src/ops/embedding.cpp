@@ -49,7 +49,7 @@ Tensor ids_to_tensor(const std::vector<int64_t>& ids, const Shape& shape) {
   for (size_t i = 0; i < ids.size(); i++) {
     LJ_CHECK(ids[i] > -16777216 && ids[i] < 16777216, "ids_to_tensor: id ", ids[i], " at index ", i,
              " is not exact in float32");
-    t.data()[i] = static_cast<float>(ids[i]);
+    t.mutable_data()[i] = static_cast<float>(ids[i]);
   }
   return t;
 }
@@ -67,7 +67,7 @@ Tensor embedding(const Tensor& weight_in, const Tensor& indices) {
   Shape ys = indices.shape();
   ys.push_back(C);
   Tensor y = Tensor::empty(ys);
-  kernels::embedding_forward(y.data(), w.const_data(), ids.data(), N, C);
+  kernels::embedding_forward(y.mutable_data(), w.data(), ids.data(), N, C);
   autograd::record(y, "embedding", {w}, [ids = std::move(ids), N, C](Node& n, const float* g) {
     if (float* dw = n.grad(0)) kernels::embedding_backward(dw, g, ids.data(), N, C);
   });

@@ -3,15 +3,20 @@
 #pragma once
 #include <cstdint>
 
+#include "llm_journey/dtype.hpp"
+
 namespace lj::kernels {
 
-// --- BLAS (row-major) --------------------------------------------------------------------------
-// Products under this many multiply-adds run in our own loops (gemm.cpp), the rest in OpenBLAS.
+// --- matrix products (row-major; the variants and their dispatcher: ops/gemm/gemm.hpp) ------------
+// Products under this many multiply-adds run in our own loops (gemm_small.cpp), the rest in oneDNN.
 constexpr double kSmallGemmMacs = 16384;
-// C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C
+// C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C; beta 0 ignores what C held.
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+// The same with bf16 A and B, products summed in float32 into a float32 C.
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const bfloat16* A,
+               int64_t lda, const bfloat16* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
 // --- linear: y = x W^T + b ------------------------------------------------------------------------
 // x (N,in)  w (out,in), or with ld_wt > 0 W^T (in,out) with rows ld_wt apart  b (out) or null  y (N,out)

@@ -143,9 +143,9 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   // The row statistics are kept only for a backward pass; without one nothing else is allocated.
   const bool grad = autograd::needs_grad({&x, &w, &b});
   Tensor mean = grad ? Tensor::empty({N}) : Tensor(), rstd = grad ? Tensor::empty({N}) : Tensor();
-  kernels::layer_norm_forward<float>(y.data(), grad ? mean.data() : nullptr, grad ? rstd.data() : nullptr,
-                                     x.const_data(), has_w ? w.const_data() : nullptr,
-                                     has_b ? b.const_data() : nullptr, N, C, eps);
+  kernels::layer_norm_forward<float>(y.mutable_data(), grad ? mean.mutable_data() : nullptr, grad ? rstd.mutable_data() : nullptr,
+                                     x.data(), has_w ? w.data() : nullptr,
+                                     has_b ? b.data() : nullptr, N, C, eps);
   if (!grad) return y;
   std::vector<Tensor> inputs{x, has_w ? w : Tensor::empty({0}), has_b ? b : Tensor::empty({0})};
   autograd::attach(y, "layer_norm", std::move(inputs), [mean, rstd, N, C, has_w, has_b](Node& n, const float* g) {
@@ -153,9 +153,9 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
     float* dx = n.grad(0, acc_dx);
     float* dw = has_w ? n.grad(1, acc_dw) : nullptr;
     float* db = has_b ? n.grad(2, acc_db) : nullptr;
-    kernels::layer_norm_backward<float>(dx, dw, db, g, n.inputs[0].const_data(),
-                                        has_w ? n.inputs[1].const_data() : nullptr, mean.const_data(),
-                                        rstd.const_data(), N, C, acc_dx, acc_dw, acc_db);
+    kernels::layer_norm_backward<float>(dx, dw, db, g, n.inputs[0].data(),
+                                        has_w ? n.inputs[1].data() : nullptr, mean.data(),
+                                        rstd.data(), N, C, acc_dx, acc_dw, acc_db);
   });
   return y;
 }

@@ -113,7 +113,7 @@ LinearWeightCache::Stats LinearWeightCache::stats() const {
 
 std::shared_ptr<const LinearWeightCache::Packed> LinearWeightCache::transposed(const Tensor& weight) {
   const int64_t out = weight.size(0), in = weight.size(1);
-  const float* w = weight.const_data();
+  const float* w = weight.data();
   const Storage& storage = *weight.impl()->storage;
   const int64_t offset = weight.impl()->offset;
   // Read before the values are: a write that lands in between counts a newer version than the one
@@ -178,8 +178,8 @@ static Tensor linear_impl(const Tensor& x_in, const Tensor& weight, const Tensor
   Tensor y = Tensor::empty(ys);
   if (add) {
     const Tensor r = residual.contiguous();
-    const float* src = r.const_data();
-    float* dst = y.data();
+    const float* src = r.data();
+    float* dst = y.mutable_data();
     parallel_for(y.numel(), y.numel(), [&](int64_t i0, int64_t i1) {
       std::memcpy(dst + i0, src + i0, sizeof(float) * static_cast<size_t>(i1 - i0));
     });
@@ -187,8 +187,8 @@ static Tensor linear_impl(const Tensor& x_in, const Tensor& weight, const Tensor
   std::shared_ptr<const LinearWeightCache::Packed> wt;  // held until the product is done
   if (cache && N <= kCachedRowsMax && out * in <= kCachedWeightMax && N * out * in > 0)
     wt = cache->transposed(w);
-  kernels::linear_forward<float>(y.data(), x.const_data(), wt ? wt->transposed.data() : w.const_data(),
-                                 b.defined() ? b.const_data() : nullptr, N, in, out, wt ? wt->ld : 0, add);
+  kernels::linear_forward<float>(y.mutable_data(), x.data(), wt ? wt->transposed.data() : w.data(),
+                                 b.defined() ? b.data() : nullptr, N, in, out, wt ? wt->ld : 0, add);
   if (!autograd::needs_grad({&x, &w, &b, &residual})) return y;
   std::vector<Tensor> inputs{x, w};  // then the bias and the residual, those given
   if (b.defined()) inputs.push_back(b);
@@ -199,7 +199,7 @@ static Tensor linear_impl(const Tensor& x_in, const Tensor& weight, const Tensor
     float* dx = n.grad(0, acc_dx);
     float* dw = n.grad(1, acc_dw);
     float* db = has_b ? n.grad(2, acc_db) : nullptr;
-    kernels::linear_backward<float>(dx, dw, db, dy, n.inputs[0].const_data(), n.inputs[1].const_data(), N, in, out, acc_dx, acc_dw,
+    kernels::linear_backward<float>(dx, dw, db, dy, n.inputs[0].data(), n.inputs[1].data(), N, in, out, acc_dx, acc_dw,
                                     acc_db);
     if (float* dr = add ? n.grad(has_b ? 3 : 2, acc_r) : nullptr) {  // the residual's gradient is dy itself
       parallel_for(N * out, N * out, [&](int64_t i0, int64_t i1) {
@@ -225,12 +225,38 @@ Tensor linear_add(const Tensor& residual, const Tensor& x, const Tensor& weight,
   return linear_impl(x, weight, bias, cache, residual, "linear_add");
 }
 
+// bf16 @ bf16 -> float32: products summed in float32, as a bf16 matrix unit does; no gradient (bf16
+// tensors take none).
+static Tensor matmul_bf16(const Tensor& a_in, const Tensor& b_in, int64_t M, int64_t N, int64_t K) {
+  const Tensor a = a_in.contiguous(), b = b_in.contiguous();
+  Shape os(a.shape().begin(), a.shape().end() - 1);
+  os.push_back(N);
+  Tensor y = Tensor::empty(os);
+  const int64_t batch = Shape(a.shape().begin(), a.shape().end() - 2).numel();
+  const bfloat16* A = a.data_ptr<bfloat16>();
+  const bfloat16* B = b.data_ptr<bfloat16>();
+  float* Y = y.mutable_data();
+  if (b.dim() == 2) {
+    kernels::gemm_bf16(false, false, batch * M, N, K, 1.0f, A, K, B, N, 0.0f, Y, N);
+    return y;
+  }
+  LJ_CHECK(Shape(a.shape().begin(), a.shape().end() - 2) == Shape(b.shape().begin(), b.shape().end() - 2),
+           "matmul: batch dimensions of ", a.shape(), " and ", b.shape(), " must be equal");
+  for (int64_t i = 0; i < batch; i++)
+    kernels::gemm_bf16(false, false, M, N, K, 1.0f, A + i * M * K, K, B + i * K * N, N, 0.0f, Y + i * M * N, N);
+  return y;
+}
+
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   LJ_CHECK(a_in.dim() >= 2 && b_in.dim() >= 2, "matmul: both operands need at least 2 dimensions, got shapes ",
            a_in.shape(), " and ", b_in.shape());
   const int64_t M = a_in.size(-2), K = a_in.size(-1), N = b_in.size(-1);
   LJ_CHECK(b_in.size(-2) == K, "matmul: shapes ", a_in.shape(), " and ", b_in.shape(), " cannot be multiplied (", K,
            " != ", b_in.size(-2), ")");
+  LJ_CHECK(a_in.dtype() == b_in.dtype(), "matmul: operands of dtypes ", dtype_name(a_in.dtype()), " and ",
+           dtype_name(b_in.dtype()), " (shapes ", a_in.shape(), " and ", b_in.shape(),
+           "); convert one with .to() so both are f32 or both bf16");
+  if (a_in.dtype() == Dtype::bf16) return matmul_bf16(a_in, b_in, M, N, K);
   Tensor a = a_in.contiguous(), b = b_in.contiguous();
   Shape os(a.shape().begin(), a.shape().end() - 1);
   os.push_back(N);
@@ -238,7 +264,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   int64_t batch = a.numel() / (M * K > 0 ? M * K : 1);
   if (M * K == 0) batch = Shape(a.shape().begin(), a.shape().end() - 2).numel();
   if (b.dim() == 2) {  // (..., M, K) @ (K, N): one product with the batch folded into M
-    kernels::gemm<float>(false, false, batch * M, N, K, 1.0f, a.data(), K, b.data(), N, 0.0f, y.data(), N);
+    kernels::gemm<float>(false, false, batch * M, N, K, 1.0f, a.data(), K, b.data(), N, 0.0f, y.mutable_data(), N);
     autograd::record(y, "matmul", {a, b}, [batch, M, N, K](Node& n, const float* dy) {
       if (float* da = n.grad(0))
         kernels::gemm<float>(false, true, batch * M, K, N, 1.0f, dy, N, n.inputs[1].data(), N, 1.0f, da, K);
@@ -252,7 +278,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   parallel_for(batch, batch * M * N * K, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++)
       kernels::gemm<float>(false, false, M, N, K, 1.0f, a.data() + i * M * K, K, b.data() + i * K * N, N, 0.0f,
-                           y.data() + i * M * N, N);
+                           y.mutable_data() + i * M * N, N);
   });
   autograd::record(y, "matmul", {a, b}, [batch, M, N, K](Node& n, const float* dy) {
     float* da = n.grad(0);

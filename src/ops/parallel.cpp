@@ -5,22 +5,19 @@
 #include <atomic>
 #include <chrono>
 
+#include "runtime/state.hpp"
+
 namespace lj {
 
 namespace {
 
-// Relative speeds, mean 1; 0 (never measured) reads as 1. Read and written with relaxed atomics: the
-// library may be called from several threads at once, and a stale speed only makes a split less even.
-std::atomic<double> g_speed[Balance::kMaxThreads];
+static_assert(Balance::kMaxThreads == Runtime::State::kMaxThreads);
 
 constexpr double kAlpha = 0.2;        // weight of the newest region in the moving average
 constexpr double kMinSeconds = 20e-6; // regions shorter than this on some thread teach nothing
 constexpr double kMaxShare = 3.0;     // no thread gets more than 3x (or less than 1/3 of) an even share
 
-double speed_of(int t) {
-  const double s = g_speed[t].load(std::memory_order_relaxed);
-  return s > 0 ? s : 1.0;
-}
+double speed_of(int t) { return runtime().thread_speed(t); }
 
 }  // namespace
 
@@ -30,9 +27,7 @@ double Balance::now() {
 
 double Balance::speed(int t) { return t >= 0 && t < kMaxThreads ? speed_of(t) : 1.0; }
 
-void Balance::reset() {
-  for (auto& s : g_speed) s.store(0.0, std::memory_order_relaxed);
-}
+void Balance::reset() { runtime().reset_thread_speeds(); }
 
 void Balance::bounds(int64_t n, int nt, int64_t align, int64_t min_part, int64_t* b) {
   double total = 0;
@@ -68,7 +63,8 @@ void Balance::record(int nt, const int64_t* b, const double* seconds) {
     next[t] = (1 - kAlpha) * speed_of(t) + kAlpha * r;
     sum += next[t];
   }
-  for (int t = 0; t < nt; t++) g_speed[t].store(next[t] * nt / sum, std::memory_order_relaxed);
+  auto& speeds = runtime().state().thread_speed;
+  for (int t = 0; t < nt; t++) speeds[t].store(next[t] * nt / sum, std::memory_order_relaxed);
 }
 
 }  // namespace lj

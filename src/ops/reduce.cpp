@@ -45,7 +45,7 @@ Tensor sum(const Tensor& a_in, int64_t dim, bool keepdim) {
   }
   Tensor y = Tensor::empty(Shape(os));
   const float* x = a.data();
-  float* Y = y.data();
+  float* Y = y.mutable_data();
   for (int64_t o = 0; o < outer; o++)
     for (int64_t i = 0; i < inner; i++) {
       double acc = 0;

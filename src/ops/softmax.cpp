@@ -101,8 +101,8 @@ static Tensor softmax_impl(const Tensor& x_in, int64_t dim, const char* name) {
   const int64_t C = x.size(-1), N = C ? x.numel() / C : 0;
   Tensor y = Tensor::empty(x.shape());
   if (N > 0 && C > 0) {
-    if (Log) kernels::log_softmax_forward<float>(y.data(), x.data(), N, C);
-    else kernels::softmax_forward<float>(y.data(), x.data(), N, C);
+    if (Log) kernels::log_softmax_forward<float>(y.mutable_data(), x.data(), N, C);
+    else kernels::softmax_forward<float>(y.mutable_data(), x.data(), N, C);
   }
   if (autograd::needs_grad({&x})) {
     Tensor ys = y.detach();

@@ -73,7 +73,7 @@ void AdamW::step(float grad_scale) {
       s.step++;
       const double bc1 = 1.0 - std::pow(b1, static_cast<double>(s.step));
       const double bc2 = 1.0 - std::pow(b2, static_cast<double>(s.step));
-      segments.push_back({detail::data_for_write(p), s.exp_avg.data(), s.exp_avg_sq.data(), g.const_data(), p.numel(), decay,
+      segments.push_back({detail::data_for_write(p), s.exp_avg.mutable_data(), s.exp_avg_sq.mutable_data(), g.data(), p.numel(), decay,
                           static_cast<float>(lr / bc1), static_cast<float>(std::sqrt(bc2))});
       total += p.numel();
     }

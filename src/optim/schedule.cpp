@@ -72,7 +72,7 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   const float coef = clip_coefficient(norm, max_norm);
   if (coef < 1.0f)
     for (Tensor& g : grads) {
-      float* d = g.data();
+      float* d = g.mutable_data();
       parallel_for(g.numel(), g.numel(), [&](int64_t i0, int64_t i1) {
 #pragma omp simd
         for (int64_t i = i0; i < i1; i++) d[i] *= coef;

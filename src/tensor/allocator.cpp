@@ -10,7 +10,7 @@
 #include <new>
 #include <vector>
 
-#include "llm_journey/runtime.hpp"
+#include "runtime/state.hpp"
 #include "tensor/allocator.hpp"
 
 namespace lj::detail {
@@ -23,37 +23,26 @@ size_t size_class(size_t bytes) {
 
 // The free list of a size class: 16 lists of 64-byte steps up to 1 KiB, then eight per power of two
 // up to 2^64. (A hash map here cost a hash and a probe on every tensor made and freed.)
-constexpr size_t kFreeLists = 16 + 8 * 64;
 size_t class_index(size_t cls) {
   if (cls <= 1024) return cls / 64 - 1;
   const size_t top = std::bit_floor(cls), step = top / 8;
   return 16 + (static_cast<size_t>(std::countr_zero(top)) - 10) * 8 + (cls - top) / step;
 }
 
-namespace {
+using Cache = Runtime::State::Memory;
+// The cache holds at most max(this, the peak of bytes in use).
+constexpr size_t kMinCap = size_t(256) << 20;
 
-struct Cache {
-  std::mutex mu;
-  std::vector<std::vector<void*>> free_lists = std::vector<std::vector<void*>>(kFreeLists);
-  size_t cached = 0, in_use = 0, peak_in_use = 0;
-  static constexpr size_t kMinCap = size_t(256) << 20;
+static Cache& cache() { return runtime().state().memory; }
 
-  void release() {
-    std::lock_guard<std::mutex> lock(mu);
-    for (auto& list : free_lists) {
-      for (void* p : list) std::free(p);
-      list.clear();
-    }
-    cached = 0;
+void release_cached(Cache& c) {
+  std::lock_guard<std::mutex> lock(c.mu);
+  for (auto& list : c.free_lists) {
+    for (void* p : list) std::free(p);
+    list.clear();
   }
-};
-
-Cache& cache() {
-  static Cache* c = new Cache;  // never destroyed: tensors in static objects may outlive it
-  return *c;
+  c.cached = 0;
 }
-
-}  // namespace
 
 #if defined(__SANITIZE_ADDRESS__)
 // Under AddressSanitizer every buffer goes to malloc and back, so a use after free is caught.
@@ -99,7 +88,7 @@ void storage_free(void* p, size_t bytes) {
   {
     std::lock_guard<std::mutex> lock(c.mu);
     c.in_use -= cls;
-    const size_t cap = c.peak_in_use > Cache::kMinCap ? c.peak_in_use : Cache::kMinCap;
+    const size_t cap = c.peak_in_use > kMinCap ? c.peak_in_use : kMinCap;
     if (c.cached + cls <= cap) {
       c.free_lists[class_index(cls)].push_back(p);
       c.cached += cls;
@@ -110,7 +99,3 @@ void storage_free(void* p, size_t bytes) {
 }
 
 }  // namespace lj::detail
-
-namespace lj {
-void release_cached_memory() { detail::cache().release(); }
-}  // namespace lj

@@ -5,6 +5,8 @@
 #pragma once
 #include <cstddef>
 
+#include "runtime/state.hpp"
+
 namespace lj::detail {
 
 // 64-byte aligned, uninitialised. Never returns null (throws std::bad_alloc).
@@ -14,5 +16,9 @@ void storage_free(void* p, size_t bytes);
 // The size a request of `bytes` is rounded up to, and the free list that size class has.
 size_t size_class(size_t bytes);
 size_t class_index(size_t cls);
+constexpr size_t kFreeLists = 16 + 8 * 64;  // 16 lists of 64-byte steps up to 1 KiB, then 8 per power of two
+
+// Frees every cached buffer (Runtime::release_cached_memory).
+void release_cached(Runtime::State::Memory& memory);
 
 }  // namespace lj::detail

@@ -164,7 +164,7 @@ void set_seed(uint64_t seed) { default_generator().manual_seed(seed); }
 
 Tensor randn(const Shape& shape, Generator& gen) {
   Tensor t = Tensor::empty(shape);
-  gen.fill_normal(t.data(), t.numel(), 0.0f, 1.0f);
+  gen.fill_normal(t.mutable_data(), t.numel(), 0.0f, 1.0f);
   return t;
 }
 
@@ -172,7 +172,7 @@ Tensor rand(const Shape& shape, Generator& gen) { return uniform(shape, 0.0f, 1.
 
 Tensor uniform(const Shape& shape, float from, float to, Generator& gen) {
   Tensor t = Tensor::empty(shape);
-  gen.fill_uniform(t.data(), t.numel(), from, to);
+  gen.fill_uniform(t.mutable_data(), t.numel(), from, to);
   return t;
 }
 
@@ -181,7 +181,7 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen) {
   uint64_t range = static_cast<uint64_t>(high - low);
   LJ_CHECK(range < (1ULL << 24), "randint: range ", range, " is too wide to be held exactly in float32");
   Tensor t = Tensor::empty(shape);
-  float* x = t.data();
+  float* x = t.mutable_data();
   for (int64_t i = 0; i < t.numel(); i++) x[i] = static_cast<float>(static_cast<int64_t>(gen.random() % range) + low);
   return t;
 }

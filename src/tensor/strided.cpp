@@ -39,16 +39,19 @@ static void for_each_strided_row(const Shape& shape, const DimVector& strides, F
   }
 }
 
-void copy_strided(float* dst, const float* src, const Shape& shape, const DimVector& strides) {
+template <typename T>
+void copy_strided(T* dst, const T* src, const Shape& shape, const DimVector& strides) {
   if (is_contiguous(shape, strides)) {
-    std::memcpy(dst, src, sizeof(float) * shape.numel());
+    std::memcpy(dst, src, sizeof(T) * shape.numel());
     return;
   }
   for_each_strided_row(shape, strides, [&](int64_t i, int64_t o, int64_t n, int64_t st) {
-    if (st == 1) std::memcpy(dst + i, src + o, sizeof(float) * static_cast<size_t>(n));
+    if (st == 1) std::memcpy(dst + i, src + o, sizeof(T) * static_cast<size_t>(n));
     else for (int64_t j = 0; j < n; j++) dst[i + j] = src[o + j * st];
   });
 }
+template void copy_strided<float>(float*, const float*, const Shape&, const DimVector&);
+template void copy_strided<bfloat16>(bfloat16*, const bfloat16*, const Shape&, const DimVector&);
 
 void set_strided(float* dst, const float* src, const Shape& shape, const DimVector& strides) {
   if (is_contiguous(shape, strides)) {

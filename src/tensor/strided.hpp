@@ -9,8 +9,9 @@ namespace lj::detail {
 
 bool is_contiguous(const Shape& shape, const DimVector& strides);
 
-// dst (dense, row-major) = src viewed through (shape, strides).
-void copy_strided(float* dst, const float* src, const Shape& shape, const DimVector& strides);
+// dst (dense, row-major) = src viewed through (shape, strides). T: float or bfloat16.
+template <typename T>
+void copy_strided(T* dst, const T* src, const Shape& shape, const DimVector& strides);
 
 // dst viewed through (shape, strides) += src (dense, row-major).
 void add_strided(float* dst, const float* src, const Shape& shape, const DimVector& strides);

@@ -27,17 +27,17 @@ std::ostream& operator<<(std::ostream& os, const Shape& s) {
 }
 
 // The same byte count goes to the allocator and back, which rounds it to its size class.
-static size_t storage_bytes(int64_t n) { return static_cast<size_t>(n > 0 ? n : 1) * sizeof(float); }
+static size_t storage_bytes(size_t nbytes) { return nbytes > 0 ? nbytes : 4; }
 
 static uint64_t next_storage_id() {
   static std::atomic<uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
-Storage::Storage(int64_t n)
-    : data(static_cast<float*>(detail::storage_alloc(storage_bytes(n)))), size(n), id(next_storage_id()) {}
+Storage::Storage(size_t nbytes)
+    : ptr(detail::storage_alloc(storage_bytes(nbytes))), nbytes(nbytes), id(next_storage_id()) {}
 
-Storage::~Storage() { detail::storage_free(data, storage_bytes(size)); }
+Storage::~Storage() { detail::storage_free(ptr, storage_bytes(nbytes)); }
 
 DimVector contiguous_strides(const Shape& shape) {
   DimVector st(shape.size());
@@ -54,21 +54,27 @@ static void check_shape(const Shape& shape, const char* what) {
     LJ_CHECK(d >= 0, what, ": shape ", shape, " has a negative dimension");
 }
 
-Tensor Tensor::empty(const Shape& shape) {
+Tensor Tensor::empty(const Shape& shape, Dtype dtype) {
   check_shape(shape, "Tensor::empty");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape.numel());
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * element_size(dtype));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::zeros(const Shape& shape) { return full(shape, 0.0f); }
+Tensor Tensor::zeros(const Shape& shape, Dtype dtype) {
+  if (dtype == Dtype::f32) return full(shape, 0.0f);
+  Tensor t = empty(shape, dtype);
+  std::memset(t.impl()->storage->ptr, 0, t.impl()->storage->nbytes);  // +0.0 in both dtypes
+  return t;
+}
 Tensor Tensor::ones(const Shape& shape) { return full(shape, 1.0f); }
 
 Tensor Tensor::full(const Shape& shape, float value) {
   Tensor t = empty(shape);
-  float* p = t.data();
+  float* p = t.mutable_data();
   if (value == 0.0f) {
     std::memset(p, 0, sizeof(float) * t.numel());
   } else {
@@ -82,13 +88,14 @@ Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape)
   LJ_CHECK(static_cast<int64_t>(values.size()) == shape.numel(), "Tensor::from_vector: ", values.size(),
            " values do not fill shape ", shape, " (", shape.numel(), " elements)");
   Tensor t = empty(shape);
-  if (!values.empty()) std::memcpy(t.data(), values.data(), sizeof(float) * values.size());
+  if (!values.empty()) std::memcpy(t.mutable_data(), values.data(), sizeof(float) * values.size());
   return t;
 }
 
 Tensor Tensor::arange(int64_t n) {
   Tensor t = empty({n});
-  for (int64_t i = 0; i < n; i++) t.data()[i] = static_cast<float>(i);
+  float* p = t.mutable_data();
+  for (int64_t i = 0; i < n; i++) p[i] = static_cast<float>(i);
   return t;
 }
 
@@ -110,12 +117,37 @@ bool Tensor::is_contiguous() const {
 float Tensor::item() const {
   LJ_CHECK(numel() == 1, "Tensor::item: the tensor has ", numel(), " elements (shape ", shape(),
            "); item() needs exactly one");
-  return *const_data();
+  return dtype() == Dtype::bf16 ? to_float(*impl()->data_as<bfloat16>()) : *data();
 }
 
 std::vector<float> Tensor::to_vector() const {
-  Tensor c = contiguous();
-  return std::vector<float>(c.const_data(), c.const_data() + c.numel());
+  Tensor c = contiguous().to(Dtype::f32);
+  return std::vector<float>(c.data(), c.data() + c.numel());
+}
+
+void Tensor::dtype_mismatch(Dtype want, const char* accessor) const {
+  throw Error(detail::str_cat("Tensor::", accessor, ": the tensor (shape ", shape(), ") is ", dtype_name(dtype()),
+                              ", not ", dtype_name(want), "; convert it with .to(lj::", dtype_name(want), ")"));
+}
+
+// Elements converted one by one: float -> bf16 rounds to nearest even, bf16 -> float is exact.
+Tensor Tensor::to(Dtype target) const {
+  if (dtype() == target) return *this;
+  LJ_CHECK(target == Dtype::f32 || !autograd::needs_grad({this}), "Tensor::to(bf16): the tensor (shape ", shape(),
+           ") requires grad, and bf16 tensors take no gradients; detach() it or convert under NoGradGuard");
+  const Tensor src = contiguous();
+  Tensor out = empty(shape(), target);
+  const int64_t n = numel();
+  if (target == Dtype::bf16) {
+    const float* x = src.data();
+    bfloat16* y = out.impl()->data_as<bfloat16>();
+    for (int64_t i = 0; i < n; i++) y[i] = to_bfloat16(x[i]);
+  } else {
+    const bfloat16* x = src.impl()->data_as<bfloat16>();
+    float* y = out.impl()->data();
+    for (int64_t i = 0; i < n; i++) y[i] = to_float(x[i]);
+  }
+  return out;
 }
 
 Tensor Tensor::contiguous() const {
@@ -124,8 +156,12 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = empty(shape());
-  detail::copy_strided(out.data(), const_data(), shape(), strides());
+  Tensor out = empty(shape(), dtype());
+  if (dtype() == Dtype::bf16) {  // a plain copy: bf16 tensors take no gradients
+    detail::copy_strided(out.impl()->data_as<bfloat16>(), impl()->data_as<bfloat16>(), shape(), strides());
+    return out;
+  }
+  detail::copy_strided(out.impl()->data(), data(), shape(), strides());
   autograd::record(out, "clone", {*this}, [](Node& n, const float* g) {
     if (float* gx = n.grad(0))
       for (int64_t i = 0, e = n.inputs[0].numel(); i < e; i++) gx[i] += g[i];
@@ -139,6 +175,7 @@ Tensor Tensor::detach() const {
   impl->offset = impl_->offset;
   impl->shape = impl_->shape;
   impl->strides = impl_->strides;
+  impl->dtype = impl_->dtype;
   return Tensor(std::move(impl));
 }
 
@@ -146,17 +183,27 @@ void Tensor::copy_(const Tensor& src) {
   LJ_CHECK(src.shape() == shape(), "Tensor::copy_: source shape ", src.shape(), " differs from destination shape ",
            shape());
   LJ_CHECK(is_contiguous(), "Tensor::copy_: the destination (shape ", shape(), ") must be contiguous");
-  detail::copy_strided(detail::data_for_write(*this), src.const_data(), src.shape(), src.strides());
+  LJ_CHECK(src.dtype() == dtype(), "Tensor::copy_: source dtype ", dtype_name(src.dtype()), " differs from destination dtype ",
+           dtype_name(dtype()), "; convert with .to()");
+  if (dtype() == Dtype::bf16) {
+    detail::copy_strided(detail::data_for_write<bfloat16>(*this), src.impl()->data_as<bfloat16>(), src.shape(),
+                         src.strides());
+    return;
+  }
+  detail::copy_strided(detail::data_for_write(*this), src.data(), src.shape(), src.strides());
 }
 
 void Tensor::fill_(float value) {
   LJ_CHECK(is_contiguous(), "Tensor::fill_: the tensor (shape ", shape(), ") must be contiguous");
+  check_dtype(Dtype::f32, "fill_");
   float* p = detail::data_for_write(*this);
   for (int64_t i = 0; i < numel(); i++) p[i] = value;
 }
 
 Tensor& Tensor::requires_grad_(bool on) {
   LJ_CHECK(is_leaf() || on, "Tensor::requires_grad_: only leaf tensors can stop requiring a gradient");
+  LJ_CHECK(!on || dtype() == Dtype::f32, "Tensor::requires_grad_: the tensor is ", dtype_name(dtype()),
+           "; only float32 tensors take gradients");
   impl()->requires_grad = on;
   return *this;
 }
@@ -204,6 +251,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
     }
   }
   os << "tensor(" << body.str() << ", shape=" << s;
+  if (t.dtype() != Dtype::f32) os << ", dtype=" << dtype_name(t.dtype());
   if (t.requires_grad()) os << ", requires_grad=True";
   return os << ")";
 }

@@ -6,9 +6,10 @@
 namespace lj::detail {
 
 // A mutable pointer for an in-place write by the library itself: the storage gets a new version.
-inline float* data_for_write(const Tensor& t) {
+template <typename T = float>
+inline T* data_for_write(const Tensor& t) {
   t.impl()->storage->version.fetch_add(1, std::memory_order_acq_rel);
-  return t.impl()->data();
+  return t.impl()->data_as<T>();
 }
 
 // For a tensor just made, whose storage no caller holds a pointer to yet.

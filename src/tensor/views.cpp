@@ -24,6 +24,7 @@ static Tensor make_view(const Tensor& base, Shape shape, DimVector strides, int6
   impl->offset = offset;
   impl->shape = std::move(shape);
   impl->strides = std::move(strides);
+  impl->dtype = base.dtype();
   Tensor out(std::move(impl));
   if (!autograd::needs_grad({&base})) return out;
   // A view reaches each element of its base at most once; one with as many elements as the base

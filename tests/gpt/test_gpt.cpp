@@ -99,7 +99,7 @@ TEST(GPT, NoFutureTokenLeaks) {
   nn::GPT m({.block_size = 12, .vocab_size = 20, .n_layer = 2, .n_head = 2, .n_embd = 16});
   Tensor a = randint(0, 20, {1, 12});
   Tensor b = a.clone();
-  b.data()[11] = static_cast<float>((static_cast<int>(a.data()[11]) + 1) % 20);
+  b.mutable_data()[11] = static_cast<float>((static_cast<int>(a.data()[11]) + 1) % 20);
   Tensor la = m(a), lb = m(b);
   EXPECT_EQ(max_abs_diff(la.slice(1, 0, 11), lb.slice(1, 0, 11)), 0.0f);
   EXPECT_GT(max_abs_diff(la.slice(1, 11, 12), lb.slice(1, 11, 12)), 0.0f);

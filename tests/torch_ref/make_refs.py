@@ -216,8 +216,30 @@ def ops():
     save(t, os.path.join(OUT, "ops.safetensors"))
 
 
+def bf16_case():
+    """float32 -> bfloat16 rounding as torch does it, and products of bf16 matrices."""
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(4096, generator=g) * torch.logspace(-36, 38, 4096).float()
+    # ties (the dropped half exactly 0x8000, with an even and an odd kept part), the neighbours of
+    # ties, the largest finite values, infinities and signed zeros. No subnormals: torch flushes them
+    # to zero on CPUs whose bf16 conversion instruction it uses, and rounds them elsewhere.
+    bits = torch.tensor([0x3f808000, 0x3f818000, 0x3f808001, 0x3f807fff, 0x7f7fffff, 0x7f7f8000, 0x7f7f7fff,
+                         0x7f800000, 0xff800000, 0x80000000, 0x00000000, 0x3f800000, 0xbf808000, 0xc0018000],
+                        dtype=torch.int64).to(torch.int32)
+    x = torch.cat([x, bits.view(torch.float32)])
+    t = {"x": x, "x.bf16": x.to(torch.bfloat16).float()}
+    for name, (M, K, N) in [("small", (3, 5, 4)), ("mid", (40, 96, 72)), ("large", (128, 384, 256))]:
+        a = torch.randn(M, K, generator=g).to(torch.bfloat16)
+        b = torch.randn(K, N, generator=g).to(torch.bfloat16)
+        t[f"{name}.a"], t[f"{name}.b"] = a.float(), b.float()
+        t[f"{name}.out"] = (a.double() @ b.double()).float()  # exact products, summed in double
+    save(t, os.path.join(OUT, "bf16.safetensors"))
+    save({"w": x[:64].reshape(8, 8).to(torch.bfloat16)}, os.path.join(OUT, "bf16_stored.safetensors"))
+
+
 rng_case()
 init_case()
+bf16_case()
 modules()
 ops()
 print(f"wrote the PyTorch references to {OUT}")
