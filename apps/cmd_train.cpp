@@ -19,9 +19,57 @@ namespace {
 struct TrainArgs {
   std::string data, out = "out", tokenizer = "char";
   int64_t bpe_vocab = 512;
-  bool resume = false;
+  bool resume = false, overwrite = false;
   train::TrainConfig config;
+  CLI::App* cmd = nullptr;  // to tell the flags given from the defaults
 };
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// The flags a resumed run cannot change: each one given must agree with the checkpoint.
+struct Fixed {
+  const char* flag;
+  std::string (*value)(const train::TrainConfig&);
+};
+const Fixed kFixedWhenResuming[] = {
+    {"--n-layer", [](const train::TrainConfig& c) { return std::to_string(c.model.n_layer); }},
+    {"--n-head", [](const train::TrainConfig& c) { return std::to_string(c.model.n_head); }},
+    {"--n-embd", [](const train::TrainConfig& c) { return std::to_string(c.model.n_embd); }},
+    {"--block-size", [](const train::TrainConfig& c) { return std::to_string(c.model.block_size); }},
+    {"--dropout", [](const train::TrainConfig& c) { return num(c.model.dropout); }},
+    {"--bias", [](const train::TrainConfig& c) { return std::string(c.model.bias ? "on" : "off"); }},
+    {"--batch-size", [](const train::TrainConfig& c) { return std::to_string(c.batch_size); }},
+    {"--grad-accum", [](const train::TrainConfig& c) { return std::to_string(c.grad_accum); }},
+    {"--lr", [](const train::TrainConfig& c) { return num(c.lr); }},
+    {"--min-lr", [](const train::TrainConfig& c) { return num(c.min_lr); }},
+    {"--warmup-iters", [](const train::TrainConfig& c) { return std::to_string(c.warmup_iters); }},
+    {"--weight-decay", [](const train::TrainConfig& c) { return num(c.weight_decay); }},
+    {"--beta2", [](const train::TrainConfig& c) { return num(c.beta2); }},
+    {"--grad-clip", [](const train::TrainConfig& c) { return num(c.grad_clip); }},
+    {"--eval-interval", [](const train::TrainConfig& c) { return std::to_string(c.eval_interval); }},
+    {"--eval-iters", [](const train::TrainConfig& c) { return std::to_string(c.eval_iters); }},
+    {"--seed", [](const train::TrainConfig& c) { return std::to_string(c.seed); }},
+};
+
+void check_resume_flags(const TrainArgs& a, const train::Trainer& t, const std::string& ckpt) {
+  for (const Fixed& f : kFixedWhenResuming) {
+    if (a.cmd->count(f.flag) == 0) continue;
+    const std::string given = f.value(a.config), saved = f.value(t.config());
+    LJ_CHECK(given == saved, "train: ", f.flag, " ", given, " differs from the checkpoint's ", saved, " (", ckpt,
+             "); a resumed run keeps the configuration it was started with: drop the flag, or start a new run "
+             "with another --out");
+  }
+  const auto& tok = t.tokenizer();
+  LJ_CHECK(a.cmd->count("--tokenizer") == 0 || a.tokenizer == tok.type(), "train: --tokenizer ", a.tokenizer,
+           " differs from the checkpoint's ", tok.type(), " tokenizer (", ckpt, "); drop the flag, or start a new run");
+  LJ_CHECK(a.cmd->count("--bpe-vocab-size") == 0 || (tok.type() == "bpe" && a.bpe_vocab == tok.vocab_size()),
+           "train: --bpe-vocab-size ", a.bpe_vocab, " differs from the checkpoint's ", tok.type(),
+           " tokenizer with vocabulary ", tok.vocab_size(), " (", ckpt, "); drop the flag, or start a new run");
+}
 
 std::string format_duration(double seconds) {
   const int64_t s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
@@ -36,6 +84,15 @@ std::string format_duration(double seconds) {
 
 int run_train(const TrainArgs& a) {
   const std::string ckpt = (std::filesystem::path(a.out) / "checkpoint.safetensors").string();
+  LJ_CHECK(!(a.resume && a.overwrite), "train: --resume and --overwrite exclude each other");
+  train::OutputLock lock(a.out);  // held to the end: a second run on this folder is refused
+  for (const auto& f : lock.removed()) std::printf("removed %s, left by an interrupted save\n", f.c_str());
+  if (a.resume)
+    LJ_CHECK(std::filesystem::exists(ckpt), "train: --resume: there is no checkpoint ", ckpt, " to resume");
+  else
+    LJ_CHECK(a.overwrite || !std::filesystem::exists(ckpt), "train: ", ckpt,
+             " already holds a model; give --resume to continue training it, or --overwrite to replace it with a "
+             "new run (or choose another --out)");
   std::unique_ptr<data::Tokenizer> tok;
   std::unique_ptr<train::Trainer> trainer;
   const std::string text = data::read_text_file(a.data);
@@ -51,7 +108,29 @@ int run_train(const TrainArgs& a) {
   }
   data::Dataset dataset(text, *tok);
   if (a.resume) {
-    trainer = train::Trainer::resume(ckpt, dataset, a.config.max_iters);
+    trainer = train::Trainer::resume(ckpt, dataset);
+    check_resume_flags(a, *trainer, ckpt);
+    const int64_t it = trainer->iter(), saved_total = trainer->config().max_iters;
+    if (a.cmd->count("--max-iters")) {
+      LJ_CHECK(a.config.max_iters > it, "train: --max-iters ", a.config.max_iters, " is not beyond the checkpoint's iteration ",
+               it, " (", ckpt, "): nothing to do; with --resume, --max-iters is the new total");
+      if (a.config.max_iters != saved_total) {
+        trainer->set_max_iters(a.config.max_iters);
+        if (trainer->config().lr_decay_iters < 0)
+          std::printf("--max-iters %lld replaces the checkpoint's %lld: the cosine learning rate now decays to min_lr at "
+                      "iteration %lld\n",
+                      static_cast<long long>(a.config.max_iters), static_cast<long long>(saved_total),
+                      static_cast<long long>(a.config.max_iters));
+        else
+          std::printf("--max-iters %lld replaces the checkpoint's %lld; the learning rate schedule is unchanged "
+                      "(lr_decay_iters=%lld)\n",
+                      static_cast<long long>(a.config.max_iters), static_cast<long long>(saved_total),
+                      static_cast<long long>(trainer->config().lr_decay_iters));
+      }
+    } else {
+      LJ_CHECK(it < saved_total, "train: the checkpoint ", ckpt, " has finished its ", saved_total,
+               " iterations: nothing to do; give --max-iters with a larger total to train on");
+    }
     std::printf("resuming %s at iteration %lld of %lld\n", ckpt.c_str(), static_cast<long long>(trainer->iter()),
                 static_cast<long long>(trainer->config().max_iters));
   } else {
@@ -143,10 +222,12 @@ int run_train(const TrainArgs& a) {
 Command add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a GPT language model on a UTF-8 text file (nanoGPT's train.py)");
   auto a = std::make_shared<TrainArgs>();
+  a->cmd = cmd;
   auto& c = a->config;
   cmd->add_option("--data", a->data, "The training text (UTF-8); split 90/10 into train and val")->required();
   cmd->add_option("--out", a->out, "Folder for checkpoint.safetensors")->capture_default_str();
   cmd->add_flag("--resume", a->resume, "Continue from OUT/checkpoint.safetensors");
+  cmd->add_flag("--overwrite", a->overwrite, "Replace the model in OUT/checkpoint.safetensors with a new run");
   cmd->add_option("--tokenizer", a->tokenizer, "char or bpe")->capture_default_str();
   cmd->add_option("--bpe-vocab-size", a->bpe_vocab, "Vocabulary size when training a BPE tokenizer")->capture_default_str();
   cmd->add_option("--n-layer", c.model.n_layer, "Transformer blocks")->capture_default_str();
@@ -157,7 +238,7 @@ Command add_train_command(CLI::App& app) {
   cmd->add_flag("--bias", c.model.bias, "Biases in Linear layers and LayerNorms");
   cmd->add_option("--batch-size", c.batch_size, "Sequences per micro-batch")->capture_default_str();
   cmd->add_option("--grad-accum", c.grad_accum, "Micro-batches per iteration")->capture_default_str();
-  cmd->add_option("--max-iters", c.max_iters, "Iterations (with --resume: the new total)")->capture_default_str();
+  cmd->add_option("--max-iters", c.max_iters, "Iterations (with --resume: the new total; default: the checkpoint's)")->capture_default_str();
   cmd->add_option("--lr", c.lr, "Peak learning rate")->capture_default_str();
   cmd->add_option("--min-lr", c.min_lr, "Learning rate at the end of the cosine")->capture_default_str();
   cmd->add_option("--warmup-iters", c.warmup_iters, "Linear warmup iterations")->capture_default_str();

@@ -10,8 +10,9 @@
 //            "train_config", "iter" (iterations done), "sampler" (the training batch sampler's state:
 //            its generator and the batches drawn), "eval_rng" and "dropout_rng" (generator states),
 //            "history" (the losses so far)
-// It is written to a temporary file in the same folder, then renamed over the old one: a crash while
-// writing leaves the last good checkpoint intact.
+// It is written to a temporary file in the same folder (a name of its own per process and save, so two
+// writers never share one), then renamed over the old one: a crash while writing leaves the last good
+// checkpoint intact. A run holds an OutputLock on its folder, so a second run on it is refused.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -70,6 +71,9 @@ class Trainer {
   // drawn from the trainer's own evaluation generator.
   EvalPoint estimate_loss();
   bool done() const { return iter_ >= config_.max_iters; }
+  // A new total for the run (a resumed run trained on); the schedule follows it unless
+  // lr_decay_iters is set.
+  void set_max_iters(int64_t max_iters);
   int64_t iter() const { return iter_; }
   double lr_at(int64_t it) const;
 
@@ -100,6 +104,24 @@ struct LoadedModel {
   std::unique_ptr<data::Tokenizer> tokenizer;
 };
 LoadedModel load_checkpoint(const std::string& path);
+
+// An exclusive lock on a training run's output folder (flock on DIR/.lock, created with the folder if
+// need be), held for the object's life; the system drops it when the process ends, however it ends.
+// A second lock on the same folder, from this process or another, throws an Error naming the folder.
+// Once held, the partial checkpoints an interrupted save left there (*.safetensors.tmp*) are removed
+// and listed in removed().
+class OutputLock {
+ public:
+  explicit OutputLock(const std::string& dir);
+  ~OutputLock();
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+  const std::vector<std::string>& removed() const { return removed_; }
+
+ private:
+  int fd_ = -1;
+  std::vector<std::string> removed_;
+};
 
 // The mean cross-entropy over the evaluation windows of `tokens` (starts every block_size tokens, the
 // last incomplete window dropped; see data::eval_batch), in batches of batch_size windows. Returns

@@ -1,8 +1,15 @@
 // The training loop's pieces: one iteration, loss estimates, checkpoints (the format is in train.hpp).
 #include "llm_journey/train.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -89,6 +96,11 @@ Trainer::Trainer(const TrainConfig& config, const data::Dataset& dataset, const 
       optim::AdamWOptions{.lr = config.lr, .beta1 = config.beta1, .beta2 = config.beta2, .eps = 1e-8});
 }
 
+void Trainer::set_max_iters(int64_t max_iters) {
+  LJ_CHECK(max_iters >= 0, "train: max_iters=", max_iters, " must be non-negative");
+  config_.max_iters = max_iters;
+}
+
 double Trainer::lr_at(int64_t it) const {
   const int64_t decay = config_.lr_decay_iters < 0 ? config_.max_iters : config_.lr_decay_iters;
   return optim::cosine_lr(it, config_.lr, config_.min_lr, std::min(config_.warmup_iters, decay), decay);
@@ -159,7 +171,9 @@ void Trainer::save_checkpoint(const std::string& path) const {
                     {"history", history_json(history_).dump()}};
   const std::filesystem::path final_path(path);
   if (final_path.has_parent_path()) std::filesystem::create_directories(final_path.parent_path());
-  const std::string tmp = path + ".tmp";
+  // A name no other writer uses: two processes, or two trainers in one, never share a temporary.
+  static std::atomic<uint64_t> saves{0};
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(saves++);
   io::save_safetensors(tmp, tensors, meta);
   std::error_code ec;
   std::filesystem::rename(tmp, final_path, ec);  // atomic on POSIX: readers see the old or the new file
@@ -219,6 +233,37 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& path, const data::Da
   t->history_.loss = h.at("loss").get<std::vector<double>>();
   for (auto& e : h.at("evals")) t->history_.evals.push_back({e[0].get<int64_t>(), e[1].get<double>(), e[2].get<double>()});
   return t;
+}
+
+// --- the output folder's lock ----------------------------------------------------------------------
+
+OutputLock::OutputLock(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  LJ_CHECK(!ec, "train: cannot create the output folder ", dir, ": ", ec.message());
+  const std::string lock_path = (std::filesystem::path(dir) / ".lock").string();
+  fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  LJ_CHECK(fd_ >= 0, "train: cannot open the lock file ", lock_path, ": ", std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    LJ_CHECK(err != EWOULDBLOCK, "train: another run is using the output folder ", dir, " (it holds ", lock_path,
+             "); wait for it to finish, or give another --out");
+    throw Error("train: cannot lock " + lock_path + ": " + std::strerror(err));
+  }
+  // Nothing else writes here now: any temporary is what a killed save left behind.
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && name.find(".safetensors.tmp") != std::string::npos) {
+      std::error_code rm;
+      if (std::filesystem::remove(entry.path(), rm)) removed_.push_back(entry.path().string());
+    }
+  }
+}
+
+OutputLock::~OutputLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the only descriptor releases the flock
 }
 
 EvalResult evaluate(nn::GPT& model, const std::vector<int64_t>& tokens, int64_t batch_size) {

@@ -1,6 +1,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 #include <unistd.h>
 
 #include "llm_journey/io.hpp"
@@ -94,7 +96,8 @@ TEST(Train, ResumedRunEqualsUninterruptedRunBitForBit) {
   EXPECT_EQ(t["transformer.h.1.attn.c_attn.weight"].shape(), Shape({96, 32}));
   EXPECT_EQ(nn::GPTConfig::from_json(meta["model_config"]).to_json(), c.model.to_json());
   EXPECT_EQ(data::Tokenizer::deserialize(meta["tokenizer"])->serialize(), tok.serialize());
-  EXPECT_FALSE(std::filesystem::exists(a_ckpt + ".tmp"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "a"))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
   train::LoadedModel lm = train::load_checkpoint(a_ckpt);
   EXPECT_EQ(test::max_abs_diff(lm.model->lm_head.weight, a.model().lm_head.weight), 0.0f);
   EXPECT_TRUE(lm.model->lm_head.weight.same(lm.model->transformer.wte.weight));
@@ -126,4 +129,56 @@ TEST(Train, BadCheckpointsAreNamed) {
   }
   std::filesystem::remove(p);
   EXPECT_THROW(train::load_checkpoint("/nonexistent/checkpoint.safetensors"), Error);
+}
+
+// Two writers of one checkpoint (two runs on one folder, before the lock, or two trainers in one
+// process) each write a temporary of their own: neither finds its temporary moved away by the other.
+TEST(Train, TwoWritersOfOneCheckpointNeverShareATemporary) {
+  const std::string text = corpus();
+  auto tok = data::CharTokenizer::from_text(text);
+  data::Dataset ds(text, tok);
+  train::TrainConfig c = small_config();
+  c.model.vocab_size = tok.vocab_size();
+  const auto dir = std::filesystem::temp_directory_path() / ("lj_two_writers_" + std::to_string(::getpid()));
+  const std::string ckpt = (dir / "checkpoint.safetensors").string();
+  train::Trainer a(c, ds, tok), b(c, ds, tok);
+  std::string errors[2];
+  auto save_many = [&](train::Trainer& t, std::string& error) {
+    try {
+      for (int i = 0; i < 20; i++) t.save_checkpoint(ckpt);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  };
+  std::thread ta(save_many, std::ref(a), std::ref(errors[0])), tb(save_many, std::ref(b), std::ref(errors[1]));
+  ta.join();
+  tb.join();
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+  EXPECT_NO_THROW(train::load_checkpoint(ckpt));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Train, OutputLockRefusesASecondHolderAndClearsPartialSaves) {
+  const auto dir = std::filesystem::temp_directory_path() / ("lj_lock_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto partial = dir / "checkpoint.safetensors.tmp";
+  std::ofstream(partial) << "half a checkpoint";
+  std::ofstream(dir / "notes.txt") << "kept";
+  {
+    train::OutputLock first(dir.string());
+    EXPECT_FALSE(std::filesystem::exists(partial));
+    ASSERT_EQ(first.removed().size(), 1u);
+    EXPECT_EQ(first.removed()[0], partial.string());
+    EXPECT_TRUE(std::filesystem::exists(dir / "notes.txt"));
+    try {
+      train::OutputLock second(dir.string());
+      FAIL() << "a second lock on " << dir << " was granted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("another run is using the output folder " + dir.string()), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_NO_THROW(train::OutputLock again(dir.string()));  // released with its holder
+  std::filesystem::remove_all(dir);
 }
