@@ -160,38 +160,31 @@ int run_train(const TrainArgs& a) {
   double steady_seconds = 0;
   int64_t steady_iters = 0;
   auto t0 = std::chrono::steady_clock::now();
-  for (;;) {
-    const int64_t it = trainer->iter();
-    const auto& evals = trainer->history().evals;
-    const bool eval_now = (it % c.eval_interval == 0 || trainer->done()) && (evals.empty() || evals.back().iter != it);
-    if (eval_now) {
-      train::EvalPoint e = trainer->estimate_loss();
-      trainer->save_checkpoint(ckpt);
-      std::fprintf(stderr, "%sstep %lld: train loss %.4f, val loss %.4f (checkpoint %s)\n", tty ? "\r\033[K" : "",
-                   static_cast<long long>(e.iter), e.train_loss, e.val_loss, ckpt.c_str());
-    }
-    if (trainer->done()) break;
-    const auto step_start = std::chrono::steady_clock::now();
-    const double loss = trainer->step();
-    const auto step_end = std::chrono::steady_clock::now();
-    if (trainer->iter() - first_iter > kWarmupIters) {
-      steady_seconds += std::chrono::duration<double>(step_end - step_start).count();
+  train::RunOptions run{.checkpoint = ckpt};
+  run.on_eval = [&](const train::EvalPoint& e) {
+    std::fprintf(stderr, "%sstep %lld: train loss %.4f, val loss %.4f (checkpoint %s)\n", tty ? "\r\033[K" : "",
+                 static_cast<long long>(e.iter), e.train_loss, e.val_loss, ckpt.c_str());
+  };
+  run.on_step = [&](const train::StepReport& s) {
+    if (s.iter - first_iter > kWarmupIters) {
+      steady_seconds += s.seconds;
       steady_iters++;
     }
-    const double elapsed = std::chrono::duration<double>(step_end - t0).count();
-    const int64_t done = trainer->iter() - first_iter;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const int64_t done = s.iter - first_iter;
     const double tps = static_cast<double>(done * tokens_per_iter) / std::max(elapsed, 1e-9);
-    const double eta = elapsed / static_cast<double>(done) * static_cast<double>(c.max_iters - trainer->iter());
-    if (tty || trainer->iter() % 100 == 0 || trainer->done()) {
+    const double eta = elapsed / static_cast<double>(done) * static_cast<double>(c.max_iters - s.iter);
+    if (tty || s.iter % 100 == 0 || s.iter == c.max_iters) {
       const int width = 24;
-      const int filled = static_cast<int>(width * trainer->iter() / std::max<int64_t>(1, c.max_iters));
+      const int filled = static_cast<int>(width * s.iter / std::max<int64_t>(1, c.max_iters));
       std::fprintf(stderr, "%s[%s%s] iter %lld/%lld | loss %.4f | %s tok/s | ETA %s%s", tty ? "\r\033[K" : "",
                    std::string(static_cast<size_t>(filled), '#').c_str(),
-                   std::string(static_cast<size_t>(width - filled), '.').c_str(),
-                   static_cast<long long>(trainer->iter()), static_cast<long long>(c.max_iters), loss,
-                   with_commas(static_cast<int64_t>(tps)).c_str(), format_duration(eta).c_str(), tty ? "" : "\n");
+                   std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<long long>(s.iter),
+                   static_cast<long long>(c.max_iters), s.loss, with_commas(static_cast<int64_t>(tps)).c_str(),
+                   format_duration(eta).c_str(), tty ? "" : "\n");
     }
-  }
+  };
+  trainer->run(run);
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& last = trainer->history().evals.back();
   // the loss curve: every iteration's training loss and the periodic estimates

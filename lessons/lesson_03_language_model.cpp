@@ -100,15 +100,9 @@ GPT instead learns a second table, wpe, indexed by position.)");
   // ## 4. Training
   // AdamW (no decay on biases, norms, embeddings), warmup then cosine, gradients clipped at 1.
   nb.cell("4. Training", R"(AdamW (no decay on biases, norms and embeddings), warmup then cosine learning rate, gradients clipped at 1.)");
-  while (!trainer.done()) {
-    if (trainer.iter() % c.eval_interval == 0) {
-      auto e = trainer.estimate_loss();
-      std::printf("step %3lld: train loss %.4f, val loss %.4f\n", static_cast<long long>(e.iter), e.train_loss, e.val_loss);
-    }
-    trainer.step();
-  }
-  auto e = trainer.estimate_loss();
-  std::printf("step %3lld: train loss %.4f, val loss %.4f\n", static_cast<long long>(e.iter), e.train_loss, e.val_loss);
+  trainer.run({.on_eval = [](const train::EvalPoint& e) {
+    std::printf("step %3lld: train loss %.4f, val loss %.4f\n", static_cast<long long>(e.iter), e.train_loss, e.val_loss);
+  }});
   std::printf("\nloss curve (one bar per 10 iterations):\n");
   const auto& h = trainer.history().loss;
   for (size_t i = 0; i < h.size(); i += 10)

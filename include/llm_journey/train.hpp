@@ -56,6 +56,29 @@ struct History {
   std::vector<EvalPoint> evals;  // the periodic estimates
 };
 
+// One iteration as Trainer::run reports it.
+struct StepReport {
+  int64_t iter;        // iterations done, this one included
+  double loss;         // its training loss
+  double grad_norm;    // the gradients' global L2 norm, before clipping
+  double seconds;      // the step's wall time
+};
+
+// What Trainer::run does besides the steps; every field may be left at its default.
+struct RunOptions {
+  std::string checkpoint = {};  // written (save_checkpoint) after every estimate; "": no checkpoints
+  int64_t stop_at = -1;    // stop when iter() reaches this, before max_iters (an interrupted run); -1: none
+  std::function<void(const EvalPoint&)> on_eval = {};   // after each estimate and its checkpoint
+  std::function<void(const StepReport&)> on_step = {};  // after each iteration
+};
+
+// A training loss, gradient norm or loss estimate that is not finite (a diverged run). The step that
+// met it updated nothing, and Trainer::run wrote no checkpoint after the last finite estimate.
+class NonFiniteError : public Error {
+ public:
+  using Error::Error;
+};
+
 class Trainer {
  public:
   // A fresh run: set_seed(config.seed), then the model, then the optimizer.
@@ -65,8 +88,17 @@ class Trainer {
   static std::unique_ptr<Trainer> resume(const std::string& checkpoint_path, const data::Dataset& dataset,
                                          int64_t max_iters = -1);
 
+  // The run loop, the one the tool, the tests and the lessons use: from iter() to max_iters (or
+  // options.stop_at), with a loss estimate, then a checkpoint, at every eval_interval-th iteration and
+  // at the end (none twice at one iteration, so a resumed run does not repeat the estimate it saved).
+  // A non-finite loss, gradient norm or estimate stops it with NonFiniteError, naming the iteration and
+  // the last checkpoint written, which holds the last finite state.
+  void run(const RunOptions& options = {});
+
   // One iteration: grad_accum forward/backward passes, clipping, one AdamW step. Returns the loss.
+  // Throws NonFiniteError, before updating anything, if the loss or the gradient norm is not finite.
   double step();
+  double last_grad_norm() const { return last_grad_norm_; }
   // nanoGPT's estimate_loss: the mean loss of eval_iters random batches of each split, in eval mode,
   // drawn from the trainer's own evaluation generator.
   EvalPoint estimate_loss();
@@ -95,6 +127,7 @@ class Trainer {
   data::BatchSampler sampler_;
   Generator eval_gen_;
   int64_t iter_ = 0;
+  double last_grad_norm_ = 0;
   History history_;
 };
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -117,16 +118,59 @@ double Trainer::step() {
     // gradients of the mean over the micro-batches
     (config_.grad_accum > 1 ? loss * (1.0f / static_cast<float>(config_.grad_accum)) : loss).backward();
   }
+  const double mean = total / static_cast<double>(config_.grad_accum);
+  // The gradients are complete here: data-parallel training would average them across its processes
+  // at this point, before they are measured, clipped and applied.
+  const std::vector<Tensor> params = model_->parameters();
+  last_grad_norm_ = optim::grad_norm(params);
+  if (!std::isfinite(mean) || !std::isfinite(last_grad_norm_)) {
+    optimizer_->zero_grad();
+    throw NonFiniteError(detail::str_cat("train: iteration ", iter_ + 1, ": the training loss is ", mean,
+                                         " and the gradient norm ", last_grad_norm_,
+                                         "; the run has diverged (is the learning rate lr=", config_.lr,
+                                         " too high?). Nothing was updated"));
+  }
   // Clipping as clip_grad_norm then step() would do it, with the scaling inside the update's pass.
-  float grad_scale = 1.0f;
-  if (config_.grad_clip > 0)
-    grad_scale = optim::clip_coefficient(optim::grad_norm(model_->parameters()), config_.grad_clip);
+  const float grad_scale = config_.grad_clip > 0 ? optim::clip_coefficient(last_grad_norm_, config_.grad_clip) : 1.0f;
   optimizer_->step(grad_scale);
   optimizer_->zero_grad();
   iter_++;
-  const double mean = total / static_cast<double>(config_.grad_accum);
   history_.loss.push_back(mean);
   return mean;
+}
+
+void Trainer::run(const RunOptions& o) {
+  int64_t saved_iter = -1;  // the iteration of the last checkpoint this run wrote
+  auto diverged = [&](const std::string& what) {
+    std::string kept = o.checkpoint.empty()  ? std::string("no checkpoint was asked for")
+                       : saved_iter < 0      ? "no checkpoint was written by this run; " + o.checkpoint + " is as it was"
+                                             : detail::str_cat("the last good checkpoint, iteration ", saved_iter, ", is kept in ", o.checkpoint);
+    return NonFiniteError(what + "; " + kept);
+  };
+  for (;;) {
+    const auto& evals = history_.evals;
+    if ((iter_ % config_.eval_interval == 0 || done()) && (evals.empty() || evals.back().iter != iter_)) {
+      const EvalPoint e = estimate_loss();
+      if (!std::isfinite(e.train_loss) || !std::isfinite(e.val_loss))
+        throw diverged(detail::str_cat("train: iteration ", e.iter, ": the loss estimate is not finite (train ",
+                                       e.train_loss, ", val ", e.val_loss, "); the run has diverged"));
+      if (!o.checkpoint.empty()) {
+        save_checkpoint(o.checkpoint);
+        saved_iter = iter_;
+      }
+      if (o.on_eval) o.on_eval(e);
+    }
+    if (done() || iter_ == o.stop_at) break;
+    const auto t0 = std::chrono::steady_clock::now();
+    double loss;
+    try {
+      loss = step();
+    } catch (const NonFiniteError& e) {
+      throw diverged(e.what());
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (o.on_step) o.on_step({iter_, loss, last_grad_norm_, seconds});
+  }
 }
 
 EvalPoint Trainer::estimate_loss() {

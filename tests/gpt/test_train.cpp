@@ -36,19 +36,6 @@ train::TrainConfig small_config() {
   return c;
 }
 
-// The command's loop: estimate (and checkpoint) every eval_interval iterations, stop at `stop`.
-void run(train::Trainer& t, const std::string& ckpt, int64_t stop) {
-  while (true) {
-    const auto& ev = t.history().evals;
-    if ((t.iter() % t.config().eval_interval == 0 || t.done()) && (ev.empty() || ev.back().iter != t.iter())) {
-      t.estimate_loss();
-      t.save_checkpoint(ckpt);
-    }
-    if (t.done() || t.iter() == stop) break;
-    t.step();
-  }
-}
-
 }  // namespace
 
 TEST(Train, ResumedRunEqualsUninterruptedRunBitForBit) {
@@ -62,17 +49,20 @@ TEST(Train, ResumedRunEqualsUninterruptedRunBitForBit) {
   const std::string b_ckpt = (dir / "b" / "checkpoint.safetensors").string();
 
   train::Trainer a(c, ds, tok);
-  run(a, a_ckpt, -1);
+  a.run({.checkpoint = a_ckpt});
 
   {
     train::Trainer b(c, ds, tok);
-    run(b, b_ckpt, 6);  // stopped between two evaluations
+    b.run({.checkpoint = b_ckpt, .stop_at = 6});  // stopped between two evaluations
     b.save_checkpoint(b_ckpt);
   }
   auto b = train::Trainer::resume(b_ckpt, ds);
   EXPECT_EQ(b->iter(), 6);
-  run(*b, b_ckpt, -1);
+  b->run({.checkpoint = b_ckpt});
 
+  std::vector<int64_t> eval_iters;  // every eval_interval-th iteration and the end, once each
+  for (const auto& e : b->history().evals) eval_iters.push_back(e.iter);
+  EXPECT_EQ(eval_iters, (std::vector<int64_t>{0, 4, 8, 12}));
   ASSERT_EQ(a.history().loss.size(), 12u);
   ASSERT_EQ(b->history().loss.size(), 12u);
   for (size_t i = 0; i < 12; i++) EXPECT_EQ(a.history().loss[i], b->history().loss[i]) << "iteration " << i;
@@ -180,5 +170,69 @@ TEST(Train, OutputLockRefusesASecondHolderAndClearsPartialSaves) {
     }
   }
   EXPECT_NO_THROW(train::OutputLock again(dir.string()));  // released with its holder
+  std::filesystem::remove_all(dir);
+}
+
+// The run loop reports each step and each estimate, and writes the checkpoint before on_eval is called.
+TEST(Train, RunReportsEveryStepAndEstimate) {
+  const std::string text = corpus();
+  auto tok = data::CharTokenizer::from_text(text);
+  data::Dataset ds(text, tok);
+  train::TrainConfig c = small_config();
+  c.model.vocab_size = tok.vocab_size();
+  c.max_iters = 6;
+  const auto dir = std::filesystem::temp_directory_path() / ("lj_run_" + std::to_string(::getpid()));
+  const std::string ckpt = (dir / "checkpoint.safetensors").string();
+  train::Trainer t(c, ds, tok);
+  std::vector<int64_t> steps, evals;
+  t.run({.checkpoint = ckpt,
+         .on_eval =
+             [&](const train::EvalPoint& e) {
+               evals.push_back(e.iter);
+               io::Metadata meta;
+               io::load_safetensors(ckpt, &meta);
+               EXPECT_EQ(meta.at("iter"), std::to_string(e.iter));
+             },
+         .on_step =
+             [&](const train::StepReport& s) {
+               steps.push_back(s.iter);
+               EXPECT_EQ(s.loss, t.history().loss.back());
+               EXPECT_TRUE(std::isfinite(s.grad_norm) && s.grad_norm > 0) << s.grad_norm;
+             }});
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(evals, (std::vector<int64_t>{0, 4, 6}));
+  std::filesystem::remove_all(dir);
+}
+
+// A learning rate of 1e30 makes the weights overflow within a few steps: the run stops at the first
+// non-finite number, names it, and leaves the last finite checkpoint on disk.
+TEST(Train, ADivergedRunStopsAndKeepsTheLastGoodCheckpoint) {
+  const std::string text = corpus();
+  auto tok = data::CharTokenizer::from_text(text);
+  data::Dataset ds(text, tok);
+  train::TrainConfig c = small_config();
+  c.model.vocab_size = tok.vocab_size();
+  c.lr = 1e30;
+  c.min_lr = 0;
+  c.warmup_iters = 0;
+  c.eval_interval = 1;
+  const auto dir = std::filesystem::temp_directory_path() / ("lj_diverged_" + std::to_string(::getpid()));
+  const std::string ckpt = (dir / "checkpoint.safetensors").string();
+  train::Trainer t(c, ds, tok);
+  try {
+    t.run({.checkpoint = ckpt});
+    FAIL() << "a run at lr=1e30 finished " << t.iter() << " iterations";
+  } catch (const train::NonFiniteError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("the run has diverged"), std::string::npos) << m;
+    EXPECT_NE(m.find("the last good checkpoint, iteration "), std::string::npos) << m;
+  }
+  EXPECT_LT(t.iter(), c.max_iters);
+  for (double l : t.history().loss) EXPECT_TRUE(std::isfinite(l));
+  io::Metadata meta;
+  io::TensorMap saved = io::load_safetensors(ckpt, &meta);
+  EXPECT_LE(std::stoll(meta.at("iter")), t.iter());
+  for (const auto& [name, tensor] : saved)
+    for (float v : tensor.to_vector()) ASSERT_TRUE(std::isfinite(v)) << name;
   std::filesystem::remove_all(dir);
 }
