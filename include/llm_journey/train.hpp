@@ -9,7 +9,10 @@
 //   metadata "format": "llm-journey-gpt", "model_config" (GPTConfig JSON), "tokenizer" (its JSON),
 //            "train_config", "iter" (iterations done), "sampler" (the training batch sampler's state:
 //            its generator and the batches drawn), "eval_rng" and "dropout_rng" (generator states),
-//            "history" (the losses so far)
+//            "history" (the losses so far), "data_checksum" (FNV-1a of the tensor data, checked at load;
+//            a file without it still loads)
+// Loading refuses a file whose data does not match its checksum, a weight that is not finite, and a
+// tied weight whose two stored copies differ.
 // It is written to a temporary file in the same folder (a name of its own per process and save, so two
 // writers never share one), then renamed over the old one: a crash while writing leaves the last good
 // checkpoint intact. A run holds an OutputLock on its folder, so a second run on it is refused.

@@ -28,8 +28,14 @@ void TrainConfig::check() const {
   LJ_CHECK(grad_accum > 0, "train: grad_accum=", grad_accum, " must be positive");
   LJ_CHECK(max_iters >= 0, "train: max_iters=", max_iters, " must be non-negative");
   LJ_CHECK(warmup_iters >= 0, "train: warmup_iters=", warmup_iters, " must be non-negative");
-  LJ_CHECK(lr > 0 && min_lr >= 0 && min_lr <= lr, "train: need 0 <= min_lr=", min_lr, " <= lr=", lr, " and lr > 0");
+  for (auto [name, v] : {std::pair{"lr", lr}, {"min_lr", min_lr}, {"weight_decay", weight_decay}, {"beta1", beta1},
+                          {"beta2", beta2}, {"grad_clip", grad_clip}})
+    LJ_CHECK(std::isfinite(v), "train: ", name, "=", v, " must be a finite number");
+  LJ_CHECK(lr > 0, "train: lr=", lr, " must be positive");
+  LJ_CHECK(min_lr >= 0 && min_lr <= lr, "train: min_lr=", min_lr, " must be between 0 and lr=", lr);
   LJ_CHECK(weight_decay >= 0, "train: weight_decay=", weight_decay, " must be non-negative");
+  LJ_CHECK(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "train: beta1=", beta1, " and beta2=", beta2,
+           " must be in [0, 1)");
   LJ_CHECK(grad_clip >= 0, "train: grad_clip=", grad_clip, " must be non-negative (0 turns clipping off)");
   LJ_CHECK(eval_interval > 0, "train: eval_interval=", eval_interval, " must be positive");
   LJ_CHECK(eval_iters > 0, "train: eval_iters=", eval_iters, " must be positive");
@@ -200,6 +206,43 @@ static json history_json(const History& h) {
   return {{"loss", h.loss}, {"evals", evals}};
 }
 
+// A checksum of the tensors' data: FNV-1a over 64-bit words, every tensor in name order with its name
+// mixed in. Each step, (h ^ w) * odd prime, is a bijection of h, so a change to any one word changes
+// the result.
+static std::string data_checksum(const io::TensorMap& tensors) {
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](uint64_t w) { h = (h ^ w) * 1099511628211ull; };
+  for (const auto& [name, t] : tensors) {
+    for (char ch : name) mix(static_cast<unsigned char>(ch));
+    const Tensor c = t.contiguous();
+    const float* p = c.const_data();
+    const int64_t n = c.numel();
+    int64_t i = 0;
+    for (uint64_t w; i + 2 <= n; i += 2) {
+      std::memcpy(&w, p + i, sizeof w);
+      mix(w);
+    }
+    if (i < n) {
+      uint32_t w;
+      std::memcpy(&w, p + i, sizeof w);
+      mix(w);
+    }
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// A damaged file is refused: its data must match the checksum it was written with (a file from
+// before checksums has none, and loads).
+static void check_data(const io::TensorMap& tensors, const io::Metadata& meta, const std::string& path) {
+  auto it = meta.find("data_checksum");
+  if (it == meta.end()) return;
+  const std::string got = data_checksum(tensors);
+  LJ_CHECK(got == it->second, "checkpoint ", path, " is damaged: its tensor data gives the checksum ", got,
+           ", but it was written with ", it->second);
+}
+
 void Trainer::save_checkpoint(const std::string& path) const {
   io::TensorMap tensors;
   for (auto& [name, p] : model_->named_parameters()) tensors[name] = p;
@@ -212,7 +255,8 @@ void Trainer::save_checkpoint(const std::string& path) const {
                     {"sampler", sampler_.state()},
                     {"eval_rng", eval_gen_.state()},
                     {"dropout_rng", default_generator().state()},
-                    {"history", history_json(history_).dump()}};
+                    {"history", history_json(history_).dump()},
+                    {"data_checksum", data_checksum(tensors)}};
   const std::filesystem::path final_path(path);
   if (final_path.has_parent_path()) std::filesystem::create_directories(final_path.parent_path());
   // A name no other writer uses: two processes, or two trainers in one, never share a temporary.
@@ -232,18 +276,36 @@ static const std::string& meta_at(const io::Metadata& m, const std::string& key,
 }
 
 static void load_weights(nn::GPT& model, const io::TensorMap& tensors, const std::string& path) {
+  std::vector<std::pair<std::string, Tensor>> loaded;  // name and parameter, to find tied copies
   for (auto& [name, p] : model.named_parameters()) {
     auto it = tensors.find(name);
     LJ_CHECK(it != tensors.end(), "checkpoint ", path, " has no tensor '", name, "'");
-    LJ_CHECK(it->second.shape() == p.shape(), "checkpoint ", path, ": '", name, "' has shape ", it->second.shape(),
+    const Tensor& t = it->second;
+    LJ_CHECK(t.shape() == p.shape(), "checkpoint ", path, ": '", name, "' has shape ", t.shape(),
              ", the model expects ", p.shape());
-    p.copy_(it->second);
+    const Tensor c = t.contiguous();
+    const float* v = c.const_data();
+    for (int64_t i = 0; i < c.numel(); i++)
+      LJ_CHECK(std::isfinite(v[i]), "checkpoint ", path, ": '", name, "' holds the non-finite value ", v[i],
+               " at index ", i, "; the run that wrote it had diverged");
+    // A tied weight (lm_head.weight is transformer.wte.weight) is stored under both names: the copies
+    // must agree, or one of them would be dropped unseen.
+    for (const auto& [other, q] : loaded) {
+      if (!q.same(p)) continue;
+      const Tensor a = tensors.at(other).contiguous();
+      for (int64_t i = 0; i < c.numel(); i++)
+        LJ_CHECK(a.const_data()[i] == v[i], "checkpoint ", path, ": '", name, "' is tied to '", other,
+                 "' but differs from it (at index ", i, ": ", v[i], " against ", a.const_data()[i], ")");
+    }
+    p.copy_(t);
+    loaded.emplace_back(name, p);
   }
 }
 
 LoadedModel load_checkpoint(const std::string& path) {
   io::Metadata meta;
   io::TensorMap tensors = io::load_safetensors(path, &meta);
+  check_data(tensors, meta, path);
   LoadedModel out;
   out.tokenizer = data::Tokenizer::deserialize(meta_at(meta, "tokenizer", path));
   nn::GPTConfig cfg = nn::GPTConfig::from_json(meta_at(meta, "model_config", path));
@@ -258,6 +320,7 @@ LoadedModel load_checkpoint(const std::string& path) {
 std::unique_ptr<Trainer> Trainer::resume(const std::string& path, const data::Dataset& dataset, int64_t max_iters) {
   io::Metadata meta;
   io::TensorMap tensors = io::load_safetensors(path, &meta);
+  check_data(tensors, meta, path);
   LJ_CHECK(meta_at(meta, "format", path) == "llm-journey-gpt", "checkpoint ", path, " has format '",
            meta.at("format"), "', expected llm-journey-gpt");
   TrainConfig cfg = TrainConfig::from_json(meta_at(meta, "train_config", path));

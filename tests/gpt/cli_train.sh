@@ -42,6 +42,11 @@ case $case_name in
     train_ok --data "$work/text.txt" --out "$out" --resume --max-iters 6
     printf '%s' "$msg" | grep -qF -- "--max-iters 6 replaces the checkpoint's 4: the cosine learning rate now decays" || fail "not said: $msg"
     printf '%s' "$msg" | grep -qF "done: 2 iterations" || fail "did not train 2 more: $msg" ;;
+  diverged)  # a learning rate that overflows the weights: stopped, named, the last good checkpoint kept
+    expect "the run has diverged" $tiny --out "$work/out2" --lr 1e30 --min-lr 0 --warmup-iters 0 --max-iters 20
+    "$lj" eval --checkpoint "$work/out2/checkpoint.safetensors" --data "$work/text.txt" >/dev/null 2>&1 ||
+      fail "the checkpoint kept does not load"
+    expect "lr=inf must be a finite number" $tiny --out "$work/out3" --lr inf ;;
   *) fail "unknown case $case_name" ;;
 esac
 echo ok

@@ -236,3 +236,100 @@ TEST(Train, ADivergedRunStopsAndKeepsTheLastGoodCheckpoint) {
     for (float v : tensor.to_vector()) ASSERT_TRUE(std::isfinite(v)) << name;
   std::filesystem::remove_all(dir);
 }
+
+namespace {
+// A checkpoint of a short run, and the expectation that loading `path` fails naming `fragment`.
+std::string saved_checkpoint(const std::string& name) {
+  const std::string text = corpus();
+  auto tok = data::CharTokenizer::from_text(text);
+  data::Dataset ds(text, tok);
+  train::TrainConfig c = small_config();
+  c.model.vocab_size = tok.vocab_size();
+  c.max_iters = 2;
+  const auto path = std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()) + ".safetensors");
+  train::Trainer t(c, ds, tok);
+  t.run();
+  t.save_checkpoint(path.string());
+  return path.string();
+}
+void expect_load_error(const std::string& path, const std::string& fragment) {
+  for (int k = 0; k < 2; k++) {  // for generate and eval, and for train --resume
+    try {
+      if (k == 0) train::load_checkpoint(path);
+      else {
+        const std::string text = corpus();
+        auto tok = data::CharTokenizer::from_text(text);
+        data::Dataset ds(text, tok);
+        train::Trainer::resume(path, ds);
+      }
+      ADD_FAILURE() << (k == 0 ? "load_checkpoint" : "resume") << " accepted " << path;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  }
+}
+}  // namespace
+
+TEST(Train, AFlippedByteInTheDataIsRefused) {
+  const std::string path = saved_checkpoint("lj_flipped_");
+  const auto size = std::filesystem::file_size(path);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(size - 6));  // inside the last tensor's data, far from the header
+    char b;
+    f.read(&b, 1);
+    b = static_cast<char>(b ^ 0x10);
+    f.seekp(static_cast<std::streamoff>(size - 6));
+    f.write(&b, 1);
+  }
+  expect_load_error(path, "is damaged: its tensor data gives the checksum fnv1a64:");
+  std::filesystem::remove(path);
+}
+
+TEST(Train, AFileWithoutAChecksumStillLoads) {
+  const std::string path = saved_checkpoint("lj_no_checksum_");
+  io::Metadata meta;
+  io::TensorMap t = io::load_safetensors(path, &meta);
+  ASSERT_EQ(meta.count("data_checksum"), 1u);
+  meta.erase("data_checksum");
+  io::save_safetensors(path, t, meta);
+  EXPECT_NO_THROW(train::load_checkpoint(path));
+  std::filesystem::remove(path);
+}
+
+// Rewrites the checkpoint at `path` with f applied to its tensors, and no checksum (as an older or
+// foreign writer would), so only the checks on the values can catch what f did.
+template <typename F>
+void rewrite(const std::string& path, F f) {
+  io::Metadata meta;
+  io::TensorMap t = io::load_safetensors(path, &meta);
+  meta.erase("data_checksum");
+  f(t);
+  io::save_safetensors(path, t, meta);
+}
+
+TEST(Train, TiedCopiesThatDisagreeAreRefused) {
+  const std::string path = saved_checkpoint("lj_tied_");
+  rewrite(path, [](io::TensorMap& t) { t.at("lm_head.weight").data()[5] += 1.0f; });
+  expect_load_error(path, "is tied to '");
+  std::filesystem::remove(path);
+}
+
+TEST(Train, NonFiniteWeightsAreRefused) {
+  const std::string path = saved_checkpoint("lj_nan_");
+  rewrite(path, [](io::TensorMap& t) { t.at("transformer.h.0.mlp.c_fc.weight").data()[3] = std::nanf(""); });
+  expect_load_error(path, "'transformer.h.0.mlp.c_fc.weight' holds the non-finite value nan at index 3");
+  std::filesystem::remove(path);
+}
+
+TEST(Train, NonFiniteSettingsAreNamed) {
+  train::TrainConfig c = small_config();
+  c.model.vocab_size = 10;
+  c.lr = INFINITY;
+  EXPECT_THROW(
+      try { c.check(); } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("lr=inf must be a finite number"), std::string::npos) << e.what();
+        throw;
+      },
+      Error);
+}
