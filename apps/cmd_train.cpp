@@ -85,6 +85,9 @@ std::string format_duration(double seconds) {
 int run_train(const TrainArgs& a) {
   const std::string ckpt = (std::filesystem::path(a.out) / "checkpoint.safetensors").string();
   LJ_CHECK(!(a.resume && a.overwrite), "train: --resume and --overwrite exclude each other");
+  if (!a.resume && a.cmd->count("--min-lr") == 0 && a.config.lr < a.config.min_lr)
+    throw Error("train: --lr " + num(a.config.lr) + " is below --min-lr, the rate the cosine schedule ends at, whose "
+                "default is " + num(a.config.min_lr) + ": lower --min-lr too (to at most " + num(a.config.lr) + ")");
   train::OutputLock lock(a.out);  // held to the end: a second run on this folder is refused
   for (const auto& f : lock.removed()) std::printf("removed %s, left by an interrupted save\n", f.c_str());
   if (a.resume)
@@ -222,25 +225,27 @@ Command add_train_command(CLI::App& app) {
   cmd->add_flag("--resume", a->resume, "Continue from OUT/checkpoint.safetensors");
   cmd->add_flag("--overwrite", a->overwrite, "Replace the model in OUT/checkpoint.safetensors with a new run");
   cmd->add_option("--tokenizer", a->tokenizer, "char or bpe")->capture_default_str();
-  cmd->add_option("--bpe-vocab-size", a->bpe_vocab, "Vocabulary size when training a BPE tokenizer")->capture_default_str();
-  cmd->add_option("--n-layer", c.model.n_layer, "Transformer blocks")->capture_default_str();
-  cmd->add_option("--n-head", c.model.n_head, "Attention heads")->capture_default_str();
-  cmd->add_option("--n-embd", c.model.n_embd, "Model width")->capture_default_str();
-  cmd->add_option("--block-size", c.model.block_size, "Context length")->capture_default_str();
+  cmd->add_option("--bpe-vocab-size", a->bpe_vocab, "Vocabulary size when training a BPE tokenizer")->capture_default_str()->check(kPositiveInt);
+  cmd->add_option("--n-layer", c.model.n_layer, "Transformer blocks")->capture_default_str()->check(kPositiveInt);
+  cmd->add_option("--n-head", c.model.n_head, "Attention heads")->capture_default_str()->check(kPositiveInt);
+  cmd->add_option("--n-embd", c.model.n_embd, "Model width")->capture_default_str()->check(kPositiveInt);
+  cmd->add_option("--block-size", c.model.block_size, "Context length")->capture_default_str()->check(kPositiveInt);
   cmd->add_option("--dropout", c.model.dropout, "Dropout probability")->capture_default_str();
   cmd->add_flag("--bias", c.model.bias, "Biases in Linear layers and LayerNorms");
-  cmd->add_option("--batch-size", c.batch_size, "Sequences per micro-batch")->capture_default_str();
-  cmd->add_option("--grad-accum", c.grad_accum, "Micro-batches per iteration")->capture_default_str();
-  cmd->add_option("--max-iters", c.max_iters, "Iterations (with --resume: the new total; default: the checkpoint's)")->capture_default_str();
+  cmd->add_option("--batch-size", c.batch_size, "Sequences per micro-batch")->capture_default_str()->check(kPositiveInt);
+  cmd->add_option("--grad-accum", c.grad_accum, "Micro-batches per iteration")->capture_default_str()->check(kPositiveInt);
+  cmd->add_option("--max-iters", c.max_iters, "Iterations (with --resume: the new total; default: the checkpoint's)")
+      ->capture_default_str()
+      ->check(kNonNegativeInt);
   cmd->add_option("--lr", c.lr, "Peak learning rate")->capture_default_str();
   cmd->add_option("--min-lr", c.min_lr, "Learning rate at the end of the cosine")->capture_default_str();
-  cmd->add_option("--warmup-iters", c.warmup_iters, "Linear warmup iterations")->capture_default_str();
+  cmd->add_option("--warmup-iters", c.warmup_iters, "Linear warmup iterations")->capture_default_str()->check(kNonNegativeInt);
   cmd->add_option("--weight-decay", c.weight_decay, "AdamW weight decay (matrices only)")->capture_default_str();
   cmd->add_option("--beta2", c.beta2, "AdamW beta2")->capture_default_str();
   cmd->add_option("--grad-clip", c.grad_clip, "Gradient-norm clip (0: off)")->capture_default_str();
   cmd->add_option("--eval-interval", c.eval_interval, "Estimate the losses and checkpoint every N iterations")
-      ->capture_default_str();
-  cmd->add_option("--eval-iters", c.eval_iters, "Batches per loss estimate")->capture_default_str();
+      ->capture_default_str()->check(kPositiveInt);
+  cmd->add_option("--eval-iters", c.eval_iters, "Batches per loss estimate")->capture_default_str()->check(kPositiveInt);
   cmd->add_option("--seed", c.seed, "Seed for the initialisation, batches and dropout")->capture_default_str();
   return {cmd, [a] { return run_train(*a); }};
 }

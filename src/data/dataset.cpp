@@ -2,6 +2,7 @@
 #include "llm_journey/data/dataset.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -12,6 +13,8 @@
 namespace lj::data {
 
 std::string read_text_file(const std::string& path) {
+  std::error_code ec;
+  LJ_CHECK(!std::filesystem::is_directory(path, ec), "'", path, "' is a folder, not a text file");
   std::ifstream in(path, std::ios::binary);
   LJ_CHECK(in.good(), "cannot open text file '", path, "'");
   std::ostringstream ss;

@@ -47,6 +47,11 @@ case $case_name in
     "$lj" eval --checkpoint "$work/out2/checkpoint.safetensors" --data "$work/text.txt" >/dev/null 2>&1 ||
       fail "the checkpoint kept does not load"
     expect "lr=inf must be a finite number" $tiny --out "$work/out3" --lr inf ;;
+  perplexity)  # a perplexity of e^98 in scientific notation, not 43 digits
+    /usr/bin/python3 "$(dirname "$0")/scale_logits.py" "$out/checkpoint.safetensors" "$work/big.safetensors" 300
+    msg=$("$lj" eval --checkpoint "$work/big.safetensors" --data "$work/text.txt" 2>/dev/null) || fail "eval failed"
+    echo "$msg"
+    printf '%s' "$msg" | grep -Eq '^loss [0-9]+\.[0-9]{4} perplexity [1-9]\.[0-9]{4}e\+[0-9]+$' || fail "not in scientific notation" ;;
   *) fail "unknown case $case_name" ;;
 esac
 echo ok

@@ -221,3 +221,19 @@ TEST(NpyBad, MissingKey) {
 }
 
 }  // namespace
+
+// A broken header is quoted in part, not whole: a 7,000-character string cut by a control character.
+TEST(SafetensorsBad, ABrokenLongHeaderIsQuotedShort) {
+  const std::string header = R"({"__metadata__":{"history":")" + std::string(7000, 'a') + "\x01\"}}";
+  TempFile f("long.safetensors");
+  f.write(st_bytes(header, 0));
+  try {
+    io::read_safetensors(f.path);
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("the header is not valid JSON"), std::string::npos) << m;
+    EXPECT_NE(m.find("characters ...]"), std::string::npos) << m;
+    EXPECT_LT(m.size(), 400u) << m;
+  }
+}
