@@ -134,6 +134,19 @@ class Trainer {
   History history_;
 };
 
+// What a training run will hold in memory, estimated from its configuration before anything is
+// allocated: the parameters, their gradients, AdamW's two moments, and the activations one
+// micro-batch keeps for backward (per layer and token about 18 d_model floats and n_head * block_size
+// attention weights; the logits and their gradient, 3 vocab_size floats per token).
+struct MemoryEstimate {
+  double parameters = 0;  // count, the tied embedding once
+  double parameter_bytes = 0, gradient_bytes = 0, optimizer_bytes = 0, activation_bytes = 0;
+  double total_bytes() const { return parameter_bytes + gradient_bytes + optimizer_bytes + activation_bytes; }
+};
+MemoryEstimate estimate_memory(const TrainConfig& config);
+// The memory the system can give without swapping (MemAvailable of /proc/meminfo), in bytes; -1 if unknown.
+double available_memory();
+
 // A model and tokenizer read back from a checkpoint (for generate and eval).
 struct LoadedModel {
   std::unique_ptr<nn::GPT> model;

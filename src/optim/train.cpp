@@ -76,6 +76,53 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   }
 }
 
+MemoryEstimate estimate_memory(const TrainConfig& c) {
+  const double C = static_cast<double>(c.model.n_embd), L = static_cast<double>(c.model.n_layer);
+  const double V = static_cast<double>(c.model.vocab_size), T = static_cast<double>(c.model.block_size);
+  const double H = static_cast<double>(c.model.n_head), B = static_cast<double>(c.batch_size);
+  const double bias = c.model.bias ? 1.0 : 0.0;
+  // wte, wpe; per block: ln_1, c_attn (3C x C), c_proj (C x C), ln_2, c_fc (4C x C), mlp c_proj; ln_f.
+  const double per_block = 2 * C * (1 + bias) + 12 * C * C + bias * (3 * C + C + 4 * C + C);
+  MemoryEstimate m;
+  m.parameters = V * C + T * C + L * per_block + C * (1 + bias);
+  m.parameter_bytes = 4 * m.parameters;
+  m.gradient_bytes = 4 * m.parameters;
+  m.optimizer_bytes = 8 * m.parameters;
+  m.activation_bytes = 4 * B * T * (L * (18 * C + H * T) + 3 * V);
+  return m;
+}
+
+double available_memory() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return -1;
+  char line[256];
+  double kb = -1;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb < 0 ? -1 : kb * 1024;
+}
+
+static std::string gigabytes(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g GB", bytes / 1e9);
+  return buf;
+}
+
+// Refuses, before allocating, a run that cannot fit in the memory the system has left.
+static void check_fits(const TrainConfig& c) {
+  const MemoryEstimate m = estimate_memory(c);
+  const double avail = available_memory();
+  if (avail < 0 || m.total_bytes() <= avail) return;
+  throw Error(detail::str_cat(
+      "train: this run needs about ", gigabytes(m.total_bytes()), " (", gigabytes(m.parameter_bytes), " for ",
+      static_cast<int64_t>(m.parameters), " parameters, as much again for their gradients, ",
+      gigabytes(m.optimizer_bytes), " for AdamW's moments, ", gigabytes(m.activation_bytes),
+      " of activations for a batch of ", c.batch_size, " x ", c.model.block_size, " tokens), but the machine has ",
+      gigabytes(avail), " available; make n_embd=", c.model.n_embd, ", n_layer=", c.model.n_layer,
+      ", batch_size=", c.batch_size, " or block_size=", c.model.block_size, " smaller"));
+}
+
 static TrainConfig checked(const TrainConfig& c, const data::Tokenizer& tok) {
   c.check();
   LJ_CHECK(c.model.vocab_size == tok.vocab_size(), "train: the model's vocab_size=", c.model.vocab_size,
@@ -96,6 +143,7 @@ Trainer::Trainer(const TrainConfig& config, const data::Dataset& dataset, const 
   LJ_CHECK(static_cast<int64_t>(dataset.train().size()) > T && static_cast<int64_t>(dataset.val().size()) > T,
            "train: the splits have ", dataset.train().size(), " and ", dataset.val().size(),
            " tokens; each needs more than block_size=", T);
+  check_fits(config_);
   if (seed) set_seed(config.seed);  // the model's initialisation, then dropout, draw from here
   model_ = std::make_unique<nn::GPT>(config.model);
   optimizer_ = std::make_unique<optim::AdamW>(

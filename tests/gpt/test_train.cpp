@@ -333,3 +333,42 @@ TEST(Train, NonFiniteSettingsAreNamed) {
       },
       Error);
 }
+
+// GPT-2 small (124M): 124,439,808 parameters with the tied embedding counted once, as Hugging Face's
+// GPT2LMHeadModel reports them (nanoGPT's configuration: vocab 50257, block 1024, 12 x 768, biases).
+TEST(Train, MemoryEstimateCountsGpt2SmallsParameters) {
+  train::TrainConfig c;
+  c.model = {.block_size = 1024, .vocab_size = 50257, .n_layer = 12, .n_head = 12, .n_embd = 768, .bias = true};
+  const train::MemoryEstimate m = train::estimate_memory(c);
+  EXPECT_EQ(m.parameters, 124439808.0);
+  EXPECT_EQ(m.optimizer_bytes, 8 * 124439808.0);
+}
+
+TEST(Train, ARunTooLargeForTheMachineIsRefusedBeforeAllocating) {
+  const std::string text = corpus();
+  auto tok = data::CharTokenizer::from_text(text);
+  data::Dataset ds(text, tok);
+  train::TrainConfig c = small_config();
+  c.model.vocab_size = tok.vocab_size();
+  c.model.n_embd = 1000000;  // 12 x 2 x 10^12 weights: 96 TB, and 4 x that with gradients and moments
+  c.model.n_head = 1;
+  try {
+    train::Trainer t(c, ds, tok);
+    FAIL() << "a model of 24e12 parameters was built";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("train: this run needs about "), std::string::npos) << m;
+    EXPECT_NE(m.find("but the machine has "), std::string::npos) << m;
+    EXPECT_NE(m.find("n_embd=1000000"), std::string::npos) << m;
+  }
+}
+
+TEST(Train, AFailedAllocationSaysWhatItWasFor) {
+  try {
+    Tensor t = Tensor::empty({int64_t{1} << 46});  // 256 TB
+    FAIL() << "256 TB were allocated";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("out of memory: cannot allocate 281474976710656 bytes"), std::string::npos)
+        << e.what();
+  }
+}
