@@ -13,10 +13,9 @@ namespace {
 // A safetensors file from a header text and `data` bytes of zeros; `n` overrides the header length.
 std::vector<uint8_t> st_bytes(const std::string& header, size_t data, int64_t n = -1) {
   uint64_t len = n < 0 ? header.size() : static_cast<uint64_t>(n);
-  std::vector<uint8_t> out(8);
+  std::vector<uint8_t> out(8 + header.size() + data, 0);
   for (int i = 0; i < 8; i++) out[i] = static_cast<uint8_t>(len >> (8 * i));
-  out.insert(out.end(), header.begin(), header.end());
-  out.resize(out.size() + data, 0);
+  if (!header.empty()) std::memcpy(out.data() + 8, header.data(), header.size());
   return out;
 }
 
