@@ -136,7 +136,7 @@ class Trainer {
 
 // What a training run will hold in memory, estimated from its configuration before anything is
 // allocated: the parameters, their gradients, AdamW's two moments, and the activations one
-// micro-batch keeps for backward (per layer and token about 18 d_model floats and n_head * block_size
+// micro-batch keeps for backward (per layer and token about 10 n_embd + 2 d_ff floats and n_head * block_size
 // attention weights; the logits and their gradient, 3 vocab_size floats per token).
 struct MemoryEstimate {
   double parameters = 0;  // count, the tied embedding once

@@ -80,15 +80,15 @@ MemoryEstimate estimate_memory(const TrainConfig& c) {
   const double C = static_cast<double>(c.model.n_embd), L = static_cast<double>(c.model.n_layer);
   const double V = static_cast<double>(c.model.vocab_size), T = static_cast<double>(c.model.block_size);
   const double H = static_cast<double>(c.model.n_head), B = static_cast<double>(c.batch_size);
-  const double bias = c.model.bias ? 1.0 : 0.0;
-  // wte, wpe; per block: ln_1, c_attn (3C x C), c_proj (C x C), ln_2, c_fc (4C x C), mlp c_proj; ln_f.
-  const double per_block = 2 * C * (1 + bias) + 12 * C * C + bias * (3 * C + C + 4 * C + C);
+  const double F = static_cast<double>(c.model.mlp_width()), bias = c.model.bias ? 1.0 : 0.0;
+  // wte, wpe; per block: ln_1, c_attn (3C x C), c_proj (C x C), ln_2, c_fc (F x C), mlp c_proj; ln_f.
+  const double per_block = 2 * C * (1 + bias) + 4 * C * C + 2 * F * C + bias * (3 * C + C + F + C);
   MemoryEstimate m;
   m.parameters = V * C + T * C + L * per_block + C * (1 + bias);
   m.parameter_bytes = 4 * m.parameters;
   m.gradient_bytes = 4 * m.parameters;
   m.optimizer_bytes = 8 * m.parameters;
-  m.activation_bytes = 4 * B * T * (L * (18 * C + H * T) + 3 * V);
+  m.activation_bytes = 4 * B * T * (L * (10 * C + 2 * F + H * T) + 3 * V);
   return m;
 }
 

@@ -372,3 +372,24 @@ TEST(Train, AFailedAllocationSaysWhatItWasFor) {
         << e.what();
   }
 }
+
+// The MLP's width is a setting (d_ff; 0 keeps nanoGPT's 4 n_embd), saved with the model and read back.
+TEST(Train, AnMlpWidthOfItsOwnIsBuiltSavedAndLoaded) {
+  const std::string text = corpus();
+  auto tok = data::CharTokenizer::from_text(text);
+  data::Dataset ds(text, tok);
+  train::TrainConfig c = small_config();
+  c.model.vocab_size = tok.vocab_size();
+  c.model.d_ff = 48;
+  c.max_iters = 1;
+  train::Trainer t(c, ds, tok);
+  EXPECT_EQ(t.model().transformer.block(0).mlp.c_fc.weight.shape(), Shape({48, 32}));
+  EXPECT_EQ(t.model().transformer.block(1).mlp.c_proj.weight.shape(), Shape({32, 48}));
+  const auto path = std::filesystem::temp_directory_path() / ("lj_dff_" + std::to_string(::getpid()) + ".safetensors");
+  t.run();
+  t.save_checkpoint(path.string());
+  EXPECT_EQ(train::load_checkpoint(path.string()).model->config.d_ff, 48);
+  std::filesystem::remove(path);
+  // nanoGPT's config JSON (no d_ff) still reads as 4 n_embd
+  EXPECT_EQ(nn::GPTConfig::from_json(R"({"block_size":8,"vocab_size":5,"n_layer":1,"n_head":2,"n_embd":16})").mlp_width(), 64);
+}
