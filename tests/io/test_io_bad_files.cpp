@@ -145,9 +145,10 @@ TEST(SafetensorsBad, MissingFileNamesIt) {
 
 std::vector<uint8_t> npy_bytes(const std::string& header, size_t data, int64_t n = -1) {
   uint64_t len = n < 0 ? header.size() : static_cast<uint64_t>(n);
-  std::vector<uint8_t> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(len), static_cast<uint8_t>(len >> 8)};
-  out.insert(out.end(), header.begin(), header.end());
-  out.resize(out.size() + data, 0);
+  const uint8_t magic[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(len), static_cast<uint8_t>(len >> 8)};
+  std::vector<uint8_t> out(sizeof magic + header.size() + data, 0);
+  std::memcpy(out.data(), magic, sizeof magic);
+  if (!header.empty()) std::memcpy(out.data() + sizeof magic, header.data(), header.size());
   return out;
 }
 
