@@ -135,7 +135,7 @@ TEST(Train, TwoWritersOfOneCheckpointNeverShareATemporary) {
   std::string errors[2];
   auto save_many = [&](train::Trainer& t, std::string& error) {
     try {
-      for (int i = 0; i < 20; i++) t.save_checkpoint(ckpt);
+      for (int i = 0; i < 200; i++) t.save_checkpoint(ckpt);
     } catch (const std::exception& e) {
       error = e.what();
     }
