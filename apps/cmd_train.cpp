@@ -1,5 +1,7 @@
 // llm-journey train --data FILE [options]: trains a GPT (nanoGPT's train.py) and writes
 // OUT/checkpoint.safetensors at every evaluation; --resume continues from it bit for bit.
+// Under mpirun it is one rank of a data-parallel run (distributed.hpp): every rank trains, rank 0
+// alone locks the output folder, prints, checkpoints and plots.
 #include <unistd.h>
 
 #include <chrono>
@@ -8,6 +10,7 @@
 #include <filesystem>
 
 #include "commands.hpp"
+#include "llm_journey/distributed.hpp"
 #include "llm_journey/train.hpp"
 #include "llm_journey/utils.hpp"
 #include "llm_journey/viz.hpp"
@@ -82,14 +85,19 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-int run_train(const TrainArgs& a) {
+int train_on(const dist::World& world, const TrainArgs& a) {
+  const bool lead = world.is_lead();
   const std::string ckpt = (std::filesystem::path(a.out) / "checkpoint.safetensors").string();
   LJ_CHECK(!(a.resume && a.overwrite), "train: --resume and --overwrite exclude each other");
   if (!a.resume && a.cmd->count("--min-lr") == 0 && a.config.lr < a.config.min_lr)
     throw Error("train: --lr " + num(a.config.lr) + " is below --min-lr, the rate the cosine schedule ends at, whose "
                 "default is " + num(a.config.min_lr) + ": lower --min-lr too (to at most " + num(a.config.lr) + ")");
-  train::OutputLock lock(a.out);  // held to the end: a second run on this folder is refused
-  for (const auto& f : lock.removed()) std::printf("removed %s, left by an interrupted save\n", f.c_str());
+  // held to the end: a second run on this folder is refused (the other ranks write nothing there)
+  std::unique_ptr<train::OutputLock> lock;
+  if (lead) {
+    lock = std::make_unique<train::OutputLock>(a.out);
+    for (const auto& f : lock->removed()) std::printf("removed %s, left by an interrupted save\n", f.c_str());
+  }
   if (a.resume)
     LJ_CHECK(std::filesystem::exists(ckpt), "train: --resume: there is no checkpoint ", ckpt, " to resume");
   else
@@ -119,40 +127,49 @@ int run_train(const TrainArgs& a) {
                it, " (", ckpt, "): nothing to do; with --resume, --max-iters is the new total");
       if (a.config.max_iters != saved_total) {
         trainer->set_max_iters(a.config.max_iters);
-        if (trainer->config().lr_decay_iters < 0)
+        if (lead && trainer->config().lr_decay_iters < 0) {
           std::printf("--max-iters %lld replaces the checkpoint's %lld: the cosine learning rate now decays to min_lr at "
                       "iteration %lld\n",
                       static_cast<long long>(a.config.max_iters), static_cast<long long>(saved_total),
                       static_cast<long long>(a.config.max_iters));
-        else
+        } else if (lead) {
           std::printf("--max-iters %lld replaces the checkpoint's %lld; the learning rate schedule is unchanged "
                       "(lr_decay_iters=%lld)\n",
                       static_cast<long long>(a.config.max_iters), static_cast<long long>(saved_total),
                       static_cast<long long>(trainer->config().lr_decay_iters));
+        }
       }
     } else {
       LJ_CHECK(it < saved_total, "train: the checkpoint ", ckpt, " has finished its ", saved_total,
                " iterations: nothing to do; give --max-iters with a larger total to train on");
     }
-    std::printf("resuming %s at iteration %lld of %lld\n", ckpt.c_str(), static_cast<long long>(trainer->iter()),
+    if (lead)
+      std::printf("resuming %s at iteration %lld of %lld\n", ckpt.c_str(), static_cast<long long>(trainer->iter()),
                 static_cast<long long>(trainer->config().max_iters));
   } else {
     train::TrainConfig c = a.config;
     c.model.vocab_size = tok->vocab_size();
     trainer = std::make_unique<train::Trainer>(c, dataset, *tok);
   }
+  trainer->distribute(world);
   const auto& c = trainer->config();
-  std::printf("corpus %s: %s train tokens, %s val tokens, %s tokenizer with vocabulary %lld\n", a.data.c_str(),
-              with_commas(static_cast<int64_t>(dataset.train().size())).c_str(),
-              with_commas(static_cast<int64_t>(dataset.val().size())).c_str(), tok->type().c_str(),
-              static_cast<long long>(tok->vocab_size()));
-  std::printf("model: %lld layers, %lld heads, %lld dims, block %lld, bias %s: %s parameters\n",
-              static_cast<long long>(c.model.n_layer), static_cast<long long>(c.model.n_head),
-              static_cast<long long>(c.model.n_embd), static_cast<long long>(c.model.block_size),
-              c.model.bias ? "on" : "off", with_commas(count_parameters(trainer->model())).c_str());
-  std::printf("expected initial loss ln(%lld) = %.4f\n", static_cast<long long>(tok->vocab_size()),
-              std::log(static_cast<double>(tok->vocab_size())));
-  std::fflush(stdout);
+  if (lead) {
+    if (world.size() > 1)
+      std::printf("data-parallel: %d ranks, %lld of the %lld sequences of each batch per rank (rank 0 on %s)\n",
+                  world.size(), static_cast<long long>(c.batch_size / world.size()), static_cast<long long>(c.batch_size),
+                  world.processor_name().c_str());
+    std::printf("corpus %s: %s train tokens, %s val tokens, %s tokenizer with vocabulary %lld\n", a.data.c_str(),
+                with_commas(static_cast<int64_t>(dataset.train().size())).c_str(),
+                with_commas(static_cast<int64_t>(dataset.val().size())).c_str(), tok->type().c_str(),
+                static_cast<long long>(tok->vocab_size()));
+    std::printf("model: %lld layers, %lld heads, %lld dims, block %lld, bias %s: %s parameters\n",
+                static_cast<long long>(c.model.n_layer), static_cast<long long>(c.model.n_head),
+                static_cast<long long>(c.model.n_embd), static_cast<long long>(c.model.block_size),
+                c.model.bias ? "on" : "off", with_commas(count_parameters(trainer->model())).c_str());
+    std::printf("expected initial loss ln(%lld) = %.4f\n", static_cast<long long>(tok->vocab_size()),
+                std::log(static_cast<double>(tok->vocab_size())));
+    std::fflush(stdout);
+  }
 
   const bool tty = isatty(fileno(stderr));
   const int64_t tokens_per_iter = c.batch_size * c.grad_accum * c.model.block_size;
@@ -163,8 +180,11 @@ int run_train(const TrainArgs& a) {
   double steady_seconds = 0;
   int64_t steady_iters = 0;
   auto t0 = std::chrono::steady_clock::now();
-  train::RunOptions run{.checkpoint = ckpt};
+  train::RunOptions run{.checkpoint = lead ? ckpt : std::string()};
   run.on_eval = [&](const train::EvalPoint& e) {
+    if (world.size() > 1)  // the ranks still hold the same model (checked at every estimate)
+      dist::check_same_on_all_ranks(world, trainer->state_fingerprint(), "the weights after training");
+    if (!lead) return;
     std::fprintf(stderr, "%sstep %lld: train loss %.4f, val loss %.4f (checkpoint %s)\n", tty ? "\r\033[K" : "",
                  static_cast<long long>(e.iter), e.train_loss, e.val_loss, ckpt.c_str());
   };
@@ -177,7 +197,7 @@ int run_train(const TrainArgs& a) {
     const int64_t done = s.iter - first_iter;
     const double tps = static_cast<double>(done * tokens_per_iter) / std::max(elapsed, 1e-9);
     const double eta = elapsed / static_cast<double>(done) * static_cast<double>(c.max_iters - s.iter);
-    if (tty || s.iter % 100 == 0 || s.iter == c.max_iters) {
+    if (lead && (tty || s.iter % 100 == 0 || s.iter == c.max_iters)) {
       const int width = 24;
       const int filled = static_cast<int>(width * s.iter / std::max<int64_t>(1, c.max_iters));
       std::fprintf(stderr, "%s[%s%s] iter %lld/%lld | loss %.4f | %s tok/s | ETA %s%s", tty ? "\r\033[K" : "",
@@ -189,6 +209,7 @@ int run_train(const TrainArgs& a) {
   };
   trainer->run(run);
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!lead) return 0;
   const auto& last = trainer->history().evals.back();
   // the loss curve: every iteration's training loss and the periodic estimates
   viz::Series train_s{"train loss", {}, trainer->history().loss}, val_s{"val loss (estimate)", {}, {}};
@@ -210,7 +231,27 @@ int run_train(const TrainArgs& a) {
                 with_commas(static_cast<int64_t>(static_cast<double>(steady_iters * tokens_per_iter) / steady_seconds))
                     .c_str(),
                 static_cast<long long>(steady_iters), static_cast<long long>(kWarmupIters), steady_seconds);
+  if (const auto* avg = trainer->gradient_averager(); avg && avg->calls() > 0)
+    std::printf("gradient allreduce: %.2f ms per step on rank 0 (%s bytes, %lld steps, including waiting for the "
+                "slowest rank)\n",
+                1e3 * avg->seconds() / static_cast<double>(avg->calls()), with_commas(avg->bytes_per_call()).c_str(),
+                static_cast<long long>(avg->calls()));
   return 0;
+}
+
+// One rank's run. In a world of more than one, an error on any rank ends them all at once (MPI_Abort):
+// returning would leave the others waiting for it in the next collective.
+int run_train(const TrainArgs& a) {
+  dist::World world;
+  if (world.size() == 1) return train_on(world, a);
+  try {
+    return train_on(world, a);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "llm-journey: error on rank %d of %d (%s): %s\n", world.rank(), world.size(),
+                 world.processor_name().c_str(), e.what());
+    world.abort(1);
+  }
 }
 
 }  // namespace
@@ -232,7 +273,9 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--block-size", c.model.block_size, "Context length")->capture_default_str()->check(kPositiveInt);
   cmd->add_option("--dropout", c.model.dropout, "Dropout probability")->capture_default_str();
   cmd->add_flag("--bias", c.model.bias, "Biases in Linear layers and LayerNorms");
-  cmd->add_option("--batch-size", c.batch_size, "Sequences per micro-batch")->capture_default_str()->check(kPositiveInt);
+  cmd->add_option("--batch-size", c.batch_size, "Sequences per micro-batch (under mpirun: over all ranks)")
+      ->capture_default_str()
+      ->check(kPositiveInt);
   cmd->add_option("--grad-accum", c.grad_accum, "Micro-batches per iteration")->capture_default_str()->check(kPositiveInt);
   cmd->add_option("--max-iters", c.max_iters, "Iterations (with --resume: the new total; default: the checkpoint's)")
       ->capture_default_str()

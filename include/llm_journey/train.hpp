@@ -28,6 +28,11 @@
 #include "llm_journey/nn/gpt.hpp"
 #include "llm_journey/optim.hpp"
 
+namespace lj::dist {
+class World;
+class GradientAverager;
+}  // namespace lj::dist
+
 namespace lj::train {
 
 struct TrainConfig {
@@ -114,6 +119,19 @@ class Trainer {
 
   void save_checkpoint(const std::string& path) const;
 
+  // Data parallelism (distributed.hpp, src/distributed/trainer.cpp): from here on this trainer is
+  // rank world.rank() of world.size(). Each iteration it draws its share of every global batch
+  // (batch_size rows in all, which must be a multiple of the ranks), the gradients are averaged
+  // over the ranks before clipping and the AdamW step, and the loss estimates split their batches
+  // the same way. Throws lj::Error on every rank if the ranks hold different data, configurations,
+  // weights or optimizer states. With dropout, each rank draws its masks from a generator seeded by
+  // (seed, rank, iteration), so a resumed run draws the same. A world of one changes nothing.
+  void distribute(const dist::World& world);
+  // A fingerprint of the weights, the optimizer state and the iteration, to check the ranks agree.
+  uint64_t state_fingerprint() const;
+  // The gradient averaging's time so far (null in a single-process run).
+  const dist::GradientAverager* gradient_averager() const { return averager_.get(); }
+
   nn::GPT& model() { return *model_; }
   optim::AdamW& optimizer() { return *optimizer_; }
   const TrainConfig& config() const { return config_; }
@@ -132,6 +150,11 @@ class Trainer {
   int64_t iter_ = 0;
   double last_grad_norm_ = 0;
   History history_;
+  const dist::World* world_ = nullptr;  // set by distribute() when there is more than one rank
+  std::shared_ptr<dist::GradientAverager> averager_;
+  // The data-parallel hooks of step(), defined in src/distributed/trainer.cpp.
+  data::Batch next_batch();
+  double average_over_ranks(double loss);
 };
 
 // What a training run will hold in memory, estimated from its configuration before anything is

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm_journey/autograd.hpp"
+#include "llm_journey/distributed.hpp"
 #include "llm_journey/io.hpp"
 #include "llm_journey/ops_lm.hpp"
 
@@ -166,15 +167,16 @@ double Trainer::step() {
   optimizer_->set_lr(lr_at(iter_));
   double total = 0;
   for (int64_t micro = 0; micro < config_.grad_accum; micro++) {
-    data::Batch b = sampler_.next();
+    data::Batch b = next_batch();  // this rank's share when data-parallel
     Tensor loss = cross_entropy(model_->forward(b.x), b.y_ids);
     total += loss.item();
     // gradients of the mean over the micro-batches
     (config_.grad_accum > 1 ? loss * (1.0f / static_cast<float>(config_.grad_accum)) : loss).backward();
   }
-  const double mean = total / static_cast<double>(config_.grad_accum);
-  // The gradients are complete here: data-parallel training would average them across its processes
-  // at this point, before they are measured, clipped and applied.
+  double mean = total / static_cast<double>(config_.grad_accum);
+  // The gradients are complete here. A data-parallel run averages them (and the loss) over its ranks
+  // now, before they are measured, clipped and applied: every rank then takes the same step.
+  if (world_) mean = average_over_ranks(mean);
   const std::vector<Tensor> params = model_->parameters();
   last_grad_norm_ = optim::grad_norm(params);
   if (!std::isfinite(mean) || !std::isfinite(last_grad_norm_)) {
@@ -235,10 +237,16 @@ EvalPoint Trainer::estimate_loss() {
     const auto& tokens = s == 0 ? dataset_->train() : dataset_->val();
     double sum = 0;
     for (int64_t k = 0; k < config_.eval_iters; k++) {
-      data::Batch b = data::get_batch(tokens, config_.batch_size, config_.model.block_size, eval_gen_);
+      const int64_t B = config_.batch_size, T = config_.model.block_size;
+      data::Batch b = world_ ? data::get_batch_share(tokens, B, T, eval_gen_, world_->rank(), world_->size())
+                             : data::get_batch(tokens, B, T, eval_gen_);
       sum += cross_entropy(model_->forward(b.x), b.y_ids).item();
     }
     out[s] = sum / static_cast<double>(config_.eval_iters);
+  }
+  if (world_) {  // each rank's mean is over an equal share of every batch: the mean of the means
+    world_->allreduce_sum(out, 2);
+    for (double& o : out) o /= static_cast<double>(world_->size());
   }
   model_->train();
   EvalPoint e{iter_, out[0], out[1]};
