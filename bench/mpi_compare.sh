@@ -43,9 +43,10 @@ for cfg in nanogpt default; do
         --warmup-iters 100)
   best1=0 best2=0 ms=""
   for r in $(seq "$REPEATS"); do
-    OMP_NUM_THREADS=2 "$LJ" "${args[@]}" --out "$tmp/one" > "$tmp/one.log" 2>&1
+    OMP_NUM_THREADS=2 "$LJ" "${args[@]}" --out "$tmp/one.$cfg.$r" > "$tmp/one.log" 2>&1 || { cat "$tmp/one.log"; exit 1; }
     best1=$(max "$best1" "$(steady "$tmp/one.log")")
-    "${MPIRUN[@]}" -np 2 -x OMP_NUM_THREADS=1 "$LJ" "${args[@]}" --out "$tmp/two" > "$tmp/two.log" 2>&1
+    "${MPIRUN[@]}" -np 2 -x OMP_NUM_THREADS=1 "$LJ" "${args[@]}" --out "$tmp/two.$cfg.$r" > "$tmp/two.log" 2>&1 ||
+      { cat "$tmp/two.log"; exit 1; }
     best2=$(max "$best2" "$(steady "$tmp/two.log")")
     ms=$(min "$(allreduce_ms "$tmp/two.log")" "$ms")
   done

@@ -34,6 +34,14 @@ static bool started_by_launcher() {
 constexpr int64_t kMaxCount = int64_t{1} << 30;
 #endif
 
+#ifndef LJ_MPI
+static const char* launcher_size() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"})
+    if (const char* v = std::getenv(name)) return v;
+  return nullptr;
+}
+#endif
+
 World::World() {
 #ifdef LJ_MPI
   int initialized = 0;
@@ -43,6 +51,11 @@ World::World() {
   mpi_ = true;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+#else
+  // N copies of a tool that cannot talk to each other would each train alone, on the same folder.
+  const char* n = launcher_size();
+  LJ_CHECK(!n || std::string(n) == "1", "this llm-journey was built without MPI, but mpirun started ", n,
+           " copies of it; install libopenmpi-dev, build again (CMake finds MPI), or run it without mpirun");
 #endif
 }
 
