@@ -6,7 +6,8 @@
 #   3. the same run with rank 1 killed (SIGKILL) after the checkpoint at iteration 50: mpirun stops
 #      rank 0 and says which rank died, within 30 s; resuming from the last checkpoint on 2 ranks then
 #      finishes with the same checkpoint, bit for bit, as the run that was never interrupted (with
-#      dropout on, so the per-rank dropout streams are covered too).
+#      dropout on, so the per-rank dropout streams are covered too);
+#   4. a checkpoint written by one process resumes on 2 ranks, and that one on 1 process again.
 # usage: mpi_train_cli.sh path/to/llm-journey path/to/mpirun
 set -uo pipefail
 LJ=$1
@@ -84,4 +85,19 @@ grep '^resuming' "$dir/resumed.out"
 cmp "$dir/ref/checkpoint.safetensors" "$dir/killed/checkpoint.safetensors" ||
   fail "the resumed run's checkpoint differs from the uninterrupted run's"
 echo "resumed after the kill: the final checkpoint equals the uninterrupted run's, bit for bit"
+
+# 4. 1 process -> 2 ranks -> 1 process
+SMALL=(--data "$dir/corpus.txt" --batch-size 8 --n-layer 1 --n-head 2 --n-embd 32 --block-size 32 --eval-interval 50
+       --eval-iters 2 --seed 7)
+OMP_NUM_THREADS=1 timeout 60 "$LJ" train "${SMALL[@]}" --max-iters 50 --out "$dir/hop" > "$dir/hop1.log" 2>&1 ||
+  { cat "$dir/hop1.log"; fail "the 1-process run failed"; }
+timeout 60 "${MPI[@]}" -np 2 "$LJ" train "${SMALL[@]}" --max-iters 100 --out "$dir/hop" --resume > "$dir/hop2.log" 2>&1 ||
+  { cat "$dir/hop2.log"; fail "resuming a 1-process checkpoint on 2 ranks failed"; }
+grep -q '^resuming .* at iteration 50 of 100' "$dir/hop2.log" && grep -q '^step 100:' "$dir/hop2.log" ||
+  { cat "$dir/hop2.log"; fail "the 2-rank resume did not train from 50 to 100"; }
+OMP_NUM_THREADS=1 timeout 60 "$LJ" train "${SMALL[@]}" --max-iters 150 --out "$dir/hop" --resume > "$dir/hop3.log" 2>&1 ||
+  { cat "$dir/hop3.log"; fail "resuming a 2-rank checkpoint in 1 process failed"; }
+grep -q '^resuming .* at iteration 100 of 150' "$dir/hop3.log" && grep -q '^step 150:' "$dir/hop3.log" ||
+  { cat "$dir/hop3.log"; fail "the 1-process resume did not train from 100 to 150"; }
+echo "1 process -> 2 ranks -> 1 process: resumed at 50 and at 100, trained to 150"
 echo PASS
