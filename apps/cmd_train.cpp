@@ -23,6 +23,7 @@ struct TrainArgs {
   std::string data, out = "out", tokenizer = "char";
   int64_t bpe_vocab = 512;
   bool resume = false, overwrite = false;
+  double collective_timeout = 300;  // under mpirun: the longest wait for the other ranks
   train::TrainConfig config;
   CLI::App* cmd = nullptr;  // to tell the flags given from the defaults
 };
@@ -245,6 +246,7 @@ int run_train(const TrainArgs& a) {
   dist::World world;
   if (world.size() == 1) return train_on(world, a);
   try {
+    world.set_timeout(a.collective_timeout);
     return train_on(world, a);
   } catch (const std::exception& e) {
     std::fflush(stdout);
@@ -290,6 +292,9 @@ Command add_train_command(CLI::App& app) {
       ->capture_default_str()->check(kPositiveInt);
   cmd->add_option("--eval-iters", c.eval_iters, "Batches per loss estimate")->capture_default_str()->check(kPositiveInt);
   cmd->add_option("--seed", c.seed, "Seed for the initialisation, batches and dropout")->capture_default_str();
+  cmd->add_option("--collective-timeout", a->collective_timeout,
+                  "Under mpirun: seconds a rank waits for the others in one exchange before it stops (0: no limit)")
+      ->capture_default_str();
   return {cmd, [a] { return run_train(*a); }};
 }
 

@@ -7,8 +7,10 @@
 // World is always a world of one and training runs as before. mpi.h is included only by
 // src/distributed/world.cpp, so these headers need no MPI.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "llm_journey/tensor.hpp"
@@ -26,7 +28,9 @@ bool built_with_mpi();
 // Faults: MPI_COMM_WORLD keeps MPI's default handler, errors are fatal. A rank that dies (killed, or
 // exits without finalising) makes mpirun stop every other rank and print which one died; a rank that
 // catches an lj::Error calls abort(), which does the same at once (see README, "Training on many
-// processes").
+// processes"). A host that vanishes from the network sends nothing at all, and TCP would wait for it
+// for many minutes: with set_timeout(s), a rank that has waited s seconds inside one collective
+// prints which collective and how long, and exits (status 1), which ends the run on its side.
 class World {
  public:
   World();
@@ -49,10 +53,20 @@ class World {
   std::vector<uint64_t> allgather(uint64_t value) const;
   // Ends the whole run: MPI_Abort on MPI_COMM_WORLD (every rank stops), or exit(code) in a world of one.
   [[noreturn]] void abort(int code) const;
+  // The longest wait inside one collective before this rank gives up (0: wait for ever, the default).
+  // Checked once a second by a thread of its own; only in a world of more than one.
+  void set_timeout(double seconds);
 
  private:
   int rank_ = 0, size_ = 1;
   bool mpi_ = false;
+  // The watchdog of set_timeout: the collective being waited in and since when (steady clock, ns).
+  mutable std::atomic<const char*> waiting_in_{nullptr};
+  mutable std::atomic<int64_t> waiting_since_{0};
+  std::atomic<bool> stop_{false};
+  double timeout_ = 0;
+  std::thread watchdog_;
+  friend class CollectiveWait;
 };
 
 // Averages the parameters' gradients over the ranks: one flat buffer in parameter order, one

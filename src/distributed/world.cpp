@@ -3,6 +3,7 @@
 #include "llm_journey/distributed.hpp"
 
 #include <algorithm>
+#include <thread>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -59,7 +60,47 @@ World::World() {
 #endif
 }
 
+// Marks a collective as being waited in, for the watchdog.
+class CollectiveWait {
+ public:
+  CollectiveWait(const World& w, const char* what) : w_(w) {
+    w_.waiting_since_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+    w_.waiting_in_.store(what);
+  }
+  ~CollectiveWait() { w_.waiting_in_.store(nullptr); }
+
+ private:
+  const World& w_;
+};
+
+void World::set_timeout(double seconds) {
+  LJ_CHECK(seconds >= 0, "set_timeout: seconds=", seconds, " must be non-negative (0: no limit)");
+  timeout_ = seconds;
+  if (size_ == 1 || seconds == 0 || watchdog_.joinable()) return;
+  watchdog_ = std::thread([this] {
+    while (!stop_.load()) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      const char* what = waiting_in_.load();
+      if (!what) continue;
+      const int64_t since = waiting_since_.load();
+      const double waited =
+          std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch() -
+                                        std::chrono::steady_clock::duration(since))
+              .count();
+      if (waiting_in_.load() != what || waited < timeout_) continue;
+      std::fprintf(stderr,
+                   "llm-journey: rank %d of %d (%s): no answer from the other ranks for %.0f s in %s; a rank or "
+                   "its host is down or unreachable. Stopping this rank; resume from the last checkpoint\n",
+                   rank_, size_, processor_name().c_str(), waited, what);
+      std::fflush(stderr);
+      std::_Exit(1);  // the main thread is inside MPI: nothing else can end this process now
+    }
+  });
+}
+
 World::~World() {
+  stop_.store(true);
+  if (watchdog_.joinable()) watchdog_.join();
 #ifdef LJ_MPI
   int finalized = 0;
   MPI_Finalized(&finalized);
@@ -82,6 +123,7 @@ std::string World::processor_name() const {
 void World::allreduce_sum(float* x, int64_t n) const {
 #ifdef LJ_MPI
   if (!mpi_ || size_ == 1) return;
+  CollectiveWait wait(*this, "the gradient allreduce");
   for (int64_t i = 0; i < n; i += kMaxCount)
     MPI_Allreduce(MPI_IN_PLACE, x + i, static_cast<int>(std::min(kMaxCount, n - i)), MPI_FLOAT, MPI_SUM,
                   MPI_COMM_WORLD);
@@ -93,6 +135,7 @@ void World::allreduce_sum(float* x, int64_t n) const {
 void World::allreduce_sum(double* x, int64_t n) const {
 #ifdef LJ_MPI
   if (!mpi_ || size_ == 1) return;
+  CollectiveWait wait(*this, "an allreduce of losses");
   for (int64_t i = 0; i < n; i += kMaxCount)
     MPI_Allreduce(MPI_IN_PLACE, x + i, static_cast<int>(std::min(kMaxCount, n - i)), MPI_DOUBLE, MPI_SUM,
                   MPI_COMM_WORLD);
@@ -104,8 +147,10 @@ void World::allreduce_sum(double* x, int64_t n) const {
 std::vector<uint64_t> World::allgather(uint64_t value) const {
   std::vector<uint64_t> all(static_cast<size_t>(size_), value);
 #ifdef LJ_MPI
-  if (mpi_ && size_ > 1)
+  if (mpi_ && size_ > 1) {
+    CollectiveWait wait(*this, "a comparison of the ranks' states");
     MPI_Allgather(&value, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD);
+  }
 #endif
   return all;
 }

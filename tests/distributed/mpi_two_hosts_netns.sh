@@ -4,7 +4,9 @@
 # and its out-of-band channel on the veth too). mpirun runs in the first namespace and starts the
 # second rank in the other through a launch agent that stands in for ssh (`ip netns exec`).
 # Checks that each rank ran in its own namespace, and that the run's checkpoint is the one the same
-# 2-rank run gives on one host (shared memory), bit for bit.
+# 2-rank run gives on one host (shared memory), bit for bit. Then cuts the link in the middle of a
+# run: each rank must stop by itself within 30 s (--collective-timeout 10), rank 0 saying why. (mpirun
+# itself goes on waiting for the other host's daemon; the test ends it.)
 # Exits 77 (ctest: SKIPPED) with the reason when namespaces cannot be made here (not root, no
 # iproute2, or no CAP_SYS_ADMIN / CAP_NET_ADMIN in a container).
 # usage: mpi_two_hosts_netns.sh path/to/llm-journey path/to/mpirun
@@ -52,8 +54,9 @@ printf '10.200.17.1 slots=1\n10.200.17.2 slots=1\n' > "$dir/hostfile"
 RANDOM=5
 words=("the " "king " "queen " "shall " "speak " "now, " "and " "we " "go."$'\n')
 for i in $(seq 6000); do printf '%s' "${words[RANDOM % 9]}"; done > "$dir/corpus.txt"
-ARGS=(--data "$dir/corpus.txt" --n-layer 1 --n-head 2 --n-embd 32 --block-size 32 --batch-size 8 --max-iters 200
-      --warmup-iters 10 --eval-interval 100 --eval-iters 2 --seed 7)
+COMMON=(--data "$dir/corpus.txt" --n-layer 1 --n-head 2 --n-embd 32 --block-size 32 --batch-size 8
+        --warmup-iters 10 --eval-interval 100 --eval-iters 2 --seed 7)
+ARGS=("${COMMON[@]}" --max-iters 200)
 # Each rank notes the network namespace it runs in, then becomes the trainer.
 RANK_CMD='readlink /proc/self/ns/net > "$0/ns.$OMPI_COMM_WORLD_RANK"; shift; exec "$@"'
 
@@ -74,4 +77,26 @@ timeout 120 "$MPIRUN" --allow-run-as-root --oversubscribe --bind-to none -np 2 -
 cmp "$dir/tcp/checkpoint.safetensors" "$dir/local/checkpoint.safetensors" ||
   fail "the 2-host checkpoint differs from the 1-host one"
 echo "the 2-host run's checkpoint equals the 1-host 2-rank run's, bit for bit"
+
+# A host that vanishes: the veth goes down after the checkpoint at iteration 100.
+ip netns exec "$ns_a" "$MPIRUN" --allow-run-as-root --bind-to none -np 2 --hostfile "$dir/hostfile" \
+  --mca plm_rsh_agent "$dir/agent.sh" --mca btl tcp,self --mca btl_tcp_if_include 10.200.17.0/30 \
+  --mca oob_tcp_if_include 10.200.17.0/30 -x OMP_NUM_THREADS=1 \
+  "$LJ" train "${COMMON[@]}" --max-iters 100000 --collective-timeout 10 --out "$dir/cut" > "$dir/cut.log" 2>&1 &
+mpirun_pid=$!
+for _ in $(seq 600); do grep -q '^step 100:' "$dir/cut.log" 2>/dev/null && break; sleep 0.1; done
+grep -q '^step 100:' "$dir/cut.log" || { kill $mpirun_pid; cat "$dir/cut.log"; fail "no checkpoint at iteration 100 within 60 s"; }
+ip -n "$ns_b" link set "${tag}vb" down
+cut_at=$SECONDS
+lj_exe=$(readlink -f "$LJ")
+ranks_left() { { ip netns pids "$ns_a"; ip netns pids "$ns_b"; } | while read -r p; do
+  [ "$(readlink /proc/$p/exe 2> /dev/null)" = "$lj_exe" ] && echo "$p"; done; }
+for _ in $(seq 300); do [ -z "$(ranks_left)" ] && break; sleep 0.1; done
+left=$(ranks_left)
+stopped_after=$((SECONDS - cut_at))
+kill $mpirun_pid 2> /dev/null; sleep 1; kill -9 $mpirun_pid 2> /dev/null
+for p in $(ip netns pids "$ns_a") $(ip netns pids "$ns_b"); do kill -9 "$p" 2> /dev/null; done
+[ -z "$left" ] || { cat "$dir/cut.log"; fail "ranks still running 30 s after the link was cut: $left"; }
+grep -q 'no answer from the other ranks for .* s in' "$dir/cut.log" || { cat "$dir/cut.log"; fail "rank 0 did not say why it stopped"; }
+echo "link cut: both ranks stopped within $stopped_after s; rank 0: $(grep -m1 'no answer' "$dir/cut.log" | cut -c1-110)..."
 echo PASS
