@@ -18,15 +18,25 @@ setup-test:
 configure: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
 
-build: configure
-	@cmake --build $(BUILD) -j $(JOBS)
+# A build in one line: the compiler's output goes to $(BUILD)/build.log, shown (its end) only when
+# the build fails; any warning is counted on that line.
+quiet_build = printf 'building %s ... ' "$(or $(1),everything)"; \
+	if cmake --build $(BUILD) -j $(JOBS) $(if $(1),--target $(1)) >$(BUILD)/build.log 2>&1; then \
+	  w=$$(grep -c 'warning:' $(BUILD)/build.log); \
+	  if [ "$$w" -eq 0 ]; then echo done; else echo "done, $$w warnings (see $(BUILD)/build.log)"; fi; \
+	else echo failed; tail -40 $(BUILD)/build.log; exit 1; fi
 
-# The main job: lesson 02, "Multi-Head Attention and Transformer Blocks".
-run: build
+build: configure
+	@$(call quiet_build,)
+
+# The main job: lesson 02, "Multi-Head Attention and Transformer Blocks". Builds only the tool.
+run: configure
+	@$(call quiet_build,llm-journey)
 	@$(BUILD)/llm-journey lesson 02
 
 # Any lesson: make lesson N=01
-lesson: build
+lesson: configure
+	@$(call quiet_build,llm-journey)
 	@$(BUILD)/llm-journey lesson $(N)
 
 # Every test, then every test again under AddressSanitizer and UndefinedBehaviorSanitizer.

@@ -128,7 +128,7 @@ Command add_attention_command(CLI::App& app) {
   cmd->add_option("--text", a->text, "The text to run through the model (at most block_size tokens)")->required();
   cmd->add_option("--out", a->out, "The PNG to write: one grid of heads per layer, stacked top to bottom")
       ->capture_default_str();
-  cmd->add_option("--layer", a->layer, "Draw only this layer (0-based); default: all layers");
+  cmd->add_option("--layer", a->layer, "Draw only this layer (0-based); default: all layers")->check(kNonNegativeInt);
   cmd->add_option("--weights-out", a->weights_out, "Also write the weights drawn as .npy (layers, heads, T, T)");
   cmd->add_flag("--no-terminal", a->no_terminal, "Do not print the colour rendering in the terminal");
   return {cmd, [a] { return run_attention(*a); }};

@@ -17,14 +17,16 @@ Command add_eval_command(CLI::App& app) {
   auto batch = std::make_shared<int64_t>(32);
   cmd->add_option("--checkpoint", *checkpoint, "A checkpoint.safetensors written by train")->required();
   cmd->add_option("--data", *file, "The text to score (UTF-8)")->required();
-  cmd->add_option("--batch-size", *batch, "Windows per forward pass")->capture_default_str();
+  cmd->add_option("--batch-size", *batch, "Windows per forward pass")->capture_default_str()->check(kPositiveInt);
   return {cmd, [checkpoint, file, batch] {
             train::LoadedModel m = train::load_checkpoint(*checkpoint);
             std::vector<int64_t> tokens = m.tokenizer->encode(data::read_text_file(*file));
             train::EvalResult r = train::evaluate(*m.model, tokens, *batch);
             std::fprintf(stderr, "%s tokens in %s windows of %lld\n", with_commas(r.tokens).c_str(),
                          with_commas(r.windows).c_str(), static_cast<long long>(m.model->config.block_size));
-            std::printf("loss %.4f perplexity %.2f\n", r.loss, std::exp(r.loss));
+            // e^loss: a diverged model's e^470 in scientific notation, not 204 digits
+            const double ppl = std::exp(r.loss);
+            std::printf(ppl < 1e6 ? "loss %.4f perplexity %.2f\n" : "loss %.4f perplexity %.4e\n", r.loss, ppl);
             return 0;
           }};
 }

@@ -66,9 +66,9 @@ Command add_forward_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("forward", "Run an attention layer or a transformer block (eval mode) on weights and an input from files");
   auto o = std::make_shared<ForwardOptions>();
   cmd->add_option("--module", o->module, "mha or block")->required();
-  cmd->add_option("--d-model", o->d_model, "Model width D")->required()->check(CLI::PositiveNumber);
-  cmd->add_option("--heads", o->heads, "Number of attention heads H")->required()->check(CLI::PositiveNumber);
-  cmd->add_option("--d-ff", o->d_ff, "Feed-forward width (block; default 4 D)")->check(CLI::PositiveNumber);
+  cmd->add_option("--d-model", o->d_model, "Model width D")->required()->check(kPositiveInt);
+  cmd->add_option("--heads", o->heads, "Number of attention heads H")->required()->check(kPositiveInt);
+  cmd->add_option("--d-ff", o->d_ff, "Feed-forward width (block; default 4 D)")->check(kPositiveInt);
   cmd->add_flag("--norm-first", o->norm_first, "Pre-norm block (PyTorch's norm_first=True)");
   cmd->add_option("--activation", o->activation, "relu or gelu (block)")->check(CLI::IsMember({"relu", "gelu"}));
   cmd->add_flag("--causal", o->causal, "Each position attends only to itself and earlier ones");

@@ -101,7 +101,7 @@ def main():
         # the real command, with the loss estimates pushed past the end (one at iteration 0 and one
         # at the end, each of a single batch) so that the timing is of training
         out_dir = os.path.join("/tmp", f"lj_bench_{os.getpid()}")
-        cmd = [os.path.join(a.build, "llm-journey"), "train", "--data", a.data, "--out", out_dir,
+        cmd = [os.path.join(a.build, "llm-journey"), "train", "--data", a.data, "--out", out_dir, "--overwrite",
                "--n-layer", str(c["n_layer"]), "--n-head", str(c["n_head"]), "--n-embd", str(c["n_embd"]),
                "--block-size", str(c["block_size"]), "--batch-size", str(c["batch_size"]), "--max-iters", str(a.iters + 10),
                "--lr", str(c["lr"]), "--min-lr", str(c["min_lr"]), "--warmup-iters", str(c["warmup"]),

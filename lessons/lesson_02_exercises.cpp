@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <iostream>
 #include <llm_journey/llm_journey.hpp>
+#include <llm_journey/train.hpp>
 
-#include "char_model.hpp"
 #include "lessons.hpp"
 
 namespace lj::lessons {
@@ -29,6 +29,58 @@ static std::string fmt(const char* format, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
   return buf;
+}
+
+// The lesson's own short text: about 1,800 characters of plain prose, learned in seconds.
+const std::string& lesson_text() {
+  static const std::string text =
+      "the cat sat on the mat and the dog sat on the log. the cat saw the dog and the dog saw the cat. "
+      "a head of attention looks back at the letters before it and takes what it needs. one head may look "
+      "at the letter just before, another at the start of the word, another at the space that ended the "
+      "last word. the model adds what the heads found and passes it on to the next layer. "
+      "the sun is up and the day is long. the rain is gone and the road is dry. we walk to the hill and "
+      "we look at the sea. the sea is wide and the sky is blue. the boat is on the sea and the man is in "
+      "the boat. the man has a net and the net is full of fish. the fish are for the cat and the dog. "
+      "when the night comes the stars come out one by one. the moon is white and the wind is cold. "
+      "we go home and we sit by the fire. the fire is warm and the tea is hot. we read a book and we "
+      "sleep. in the morning the birds sing and the light comes back to the hill. the cat sat on the mat "
+      "and the dog sat on the log, and the day began again. a letter follows a letter, a word follows a "
+      "word, and a model that has read enough of them can guess the next one. it is never sure, but it "
+      "is often right: after a space comes the start of a word, after a q comes a u, after the comes a "
+      "space. that is all a language model does, one letter at a time. ";
+  return text;
+}
+
+// A one-block character GPT (pre-norm, causal, as nanoGPT's) trained on the lesson's text by the
+// library's Trainer: Adam at a constant rate (no weight decay, warmup or clipping), batches of 16
+// windows of 32 characters. Returns the trainer, whose history holds the loss of every step.
+static std::unique_ptr<train::Trainer> train_char_gpt(const data::Dataset& ds, const data::CharTokenizer& tok,
+                                                      int64_t n_head, int64_t n_embd, int64_t d_ff, int64_t steps,
+                                                      uint64_t seed) {
+  train::TrainConfig c;
+  c.model = {.block_size = 32, .vocab_size = tok.vocab_size(), .n_layer = 1, .n_head = n_head, .n_embd = n_embd,
+             .dropout = 0.0, .bias = true, .d_ff = d_ff};
+  c.batch_size = 16;
+  c.max_iters = steps;
+  c.warmup_iters = 0;
+  c.lr = c.min_lr = 3e-3;
+  c.weight_decay = 0.0;
+  c.beta2 = 0.999;
+  c.grad_clip = 0.0;
+  c.eval_interval = steps;  // estimates at the start and the end
+  c.eval_iters = 4;
+  c.seed = seed;
+  auto t = std::make_unique<train::Trainer>(c, ds, tok);
+  t->run();
+  return t;
+}
+
+// The mean of the last 10 steps' losses.
+static double final_loss(const std::vector<double>& losses) {
+  const size_t tail = std::min<size_t>(10, losses.size());
+  double sum = 0;
+  for (size_t i = losses.size() - tail; i < losses.size(); i++) sum += losses[i];
+  return sum / static_cast<double>(tail);
 }
 
 static void exercise_1_heads(Notebook& nb) {
@@ -59,11 +111,15 @@ static void exercise_2_ffn_ratio(Notebook& nb) {
 the impact: d_ff = ratio x d_model for ratios 1, 2, 4 and 8, at d_model = 64 with 8 heads. For each: the
 block's parameters and the share of them in the FFN (2 d_model d_ff + d_ff + d_model), the forward time
 on a (8, 64, 64) batch (median of 15 runs), and the loss reached by 150 steps of Adam on next-character
-prediction over the lesson's own short text (a one-block character model, seed 0, same data order).)");
+prediction over the lesson's own short text (a one-block character GPT with that d_ff, trained by the
+library's Trainer, seed 0, same data order).)");
   const int64_t d_model = 64, num_heads = 8;
-  CharText data(lesson_text());
-  std::printf("Text: %zu characters, vocabulary %zu; a model that knows nothing scores ln(%zu) = %.4f\n",
-              data.text.size(), data.vocab.size(), data.vocab.size(), std::log(static_cast<double>(data.vocab.size())));
+  const std::string& text = lesson_text();
+  const auto tok = data::CharTokenizer::from_text(text);
+  const data::Dataset ds(text, tok);
+  const int64_t V = tok.vocab_size();
+  std::printf("Text: %zu characters, vocabulary %lld; a model that knows nothing scores ln(%lld) = %.4f\n",
+              text.size(), static_cast<long long>(V), static_cast<long long>(V), std::log(static_cast<double>(V)));
   std::printf("%5s | %6s | %12s | %9s | %13s | %s\n", "ratio", "d_ff", "block params", "FFN share", "forward (ms)",
               "loss after 150 steps");
   viz::LinePlot curves{"Training loss by FFN ratio", "step", "cross-entropy", {}, false, false};
@@ -89,23 +145,23 @@ prediction over the lesson's own short text (a one-block character model, seed 0
     std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
     double ms = times[times.size() / 2];
 
-    set_seed(0);
-    CharModel model(static_cast<int64_t>(data.vocab.size()), 32, d_model, num_heads, d_ff);
-    TrainResult r = train_char_model(model, data, 150, 16, 3e-3, /*seed=*/0);
+    const auto trainer = train_char_gpt(ds, tok, num_heads, d_model, d_ff, 150, /*seed=*/0);
+    const std::vector<double>& losses = trainer->history().loss;
+    const double loss = final_loss(losses);
     std::printf("%5lld | %6lld | %12s | %8.1f%% | %13.3f | %.4f\n", static_cast<long long>(ratio),
-                static_cast<long long>(d_ff), with_commas(params).c_str(), 100.0 * ffn / params, ms, r.final_loss);
+                static_cast<long long>(d_ff), with_commas(params).c_str(), 100.0 * ffn / params, ms, loss);
     rows.push_back({std::to_string(ratio) + "x", std::to_string(d_ff), with_commas(params),
-                    fmt("%.1f%%", 100.0 * ffn / params), fmt("%.3f", ms), fmt("%.4f", r.final_loss)});
-    viz::Series s{"ratio " + std::to_string(ratio), {}, r.losses};
-    for (size_t i = 0; i < r.losses.size(); i++) s.x.push_back(static_cast<double>(i + 1));
+                    fmt("%.1f%%", 100.0 * ffn / params), fmt("%.3f", ms), fmt("%.4f", loss)});
+    viz::Series s{"ratio " + std::to_string(ratio), {}, losses};
+    for (size_t i = 0; i < losses.size(); i++) s.x.push_back(static_cast<double>(i + 1));
     curves.series.push_back(std::move(s));
     time_series.x.push_back(static_cast<double>(ratio));
     time_series.y.push_back(ms);
     loss_series.x.push_back(static_cast<double>(ratio));
-    loss_series.y.push_back(r.final_loss);
+    loss_series.y.push_back(loss);
   }
-  std::printf("A wider FFN holds most of the block's weights and most of its time; on a text this small the\n"
-              "extra width buys little loss in 150 steps.\n");
+  std::printf("A wider FFN holds most of the block's weights and most of its time; the last column is what\n"
+              "that width buys in 150 steps on this text.\n");
   nb.figure(viz::plot_table("Feed-forward ratio: size, speed and loss",
                             {"ratio", "d_ff", "block params", "FFN share", "forward (ms)", "loss @150"}, rows),
             "ex2_ffn_table");
@@ -122,22 +178,25 @@ static void exercise_3_attention_maps(Notebook& nb) {
 each head. The library draws them: `viz::plot_attention(weights, query_tokens, key_tokens, title)` makes
 a grid of (T x S) heatmaps, one per head, labelled with the tokens, with a colour scale, and
 `viz::ansi_attention` draws the same in a 24-bit-colour terminal. Weights of an untrained block are
-noise, so the lesson first trains a small character model (one causal pre-norm block, 4 heads, 400 steps,
-a few seconds) and then looks at what its heads do on a sentence.)");
-  CharText data(lesson_text());
-  set_seed(1);
-  CharModel model(static_cast<int64_t>(data.vocab.size()), 32, 64, 4, 256);
-  TrainResult r = train_char_model(model, data, 400, 16, 3e-3, /*seed=*/1);
-  std::printf("Trained: loss %.4f -> %.4f\n", r.losses.front(), r.final_loss);
+noise, so the lesson first trains a small character GPT (one causal pre-norm block, 4 heads, 400 steps
+of the library's Trainer, a few seconds) and then looks at what its heads do on a sentence.)");
+  const std::string& text = lesson_text();
+  const auto tok = data::CharTokenizer::from_text(text);
+  const data::Dataset ds(text, tok);
+  const auto trainer = train_char_gpt(ds, tok, 4, 64, 256, 400, /*seed=*/1);
+  nn::GPT& model = trainer->model();
+  std::printf("Trained: loss %.4f -> %.4f\n", trainer->history().loss.front(), final_loss(trainer->history().loss));
 
-  std::string sentence = "the cat sat on the mat.";
-  Tensor logits;
+  const std::string sentence = "the cat sat on the mat.";
+  const std::vector<int64_t> ids = tok.encode(sentence);
+  model.eval();
   {
     NoGradGuard no_grad;
-    logits = model.forward({data.encode(sentence)});
+    model.forward(ids_to_tensor(ids, {1, static_cast<int64_t>(ids.size())}));
   }
-  Tensor weights = model.block.attention.attention_weights();  // (1, H, T, T)
-  std::vector<std::string> tokens = data.tokens(sentence);
+  Tensor weights = model.transformer.block(0).attn.attention_weights();  // (1, H, T, T)
+  std::vector<std::string> tokens;
+  for (int64_t id : ids) tokens.push_back(tok.decode({id}));
   std::cout << viz::ansi_attention(weights, tokens, tokens, "Attention per head on \"" + sentence + "\"");
 
   // What each head mostly does: its mean weight on the token itself and on the one before.

@@ -19,8 +19,8 @@
 
 namespace lj::lessons {
 
-// A few verses to learn from when the tiny-shakespeare corpus is not at hand.
-static std::string lesson_text() {
+// The first 200,000 characters of tiny-shakespeare, or a few verses when the corpus is not at hand.
+static std::string shakespeare_or_verses() {
   for (const char* p : {"../shared/data/tinyshakespeare.txt", "data/tinyshakespeare.txt"}) {
     try {
       return data::read_text_file(p).substr(0, 200000);
@@ -78,7 +78,7 @@ GPT instead learns a second table, wpe, indexed by position.)");
   // ## 3. The model
   // x = wte(idx) + wpe(pos); N pre-norm causal blocks; logits = lm_head(ln_f(x)), lm_head tied to wte.
   nb.cell("3. The model", R"(x = wte(idx) + wpe(pos); N pre-norm causal blocks; logits = lm_head(ln_f(x)), with lm_head tied to wte.)");
-  const std::string text = lesson_text();
+  const std::string text = shakespeare_or_verses();
   auto tok = data::CharTokenizer::from_text(text);
   data::Dataset ds(text, tok);
   train::TrainConfig c;
@@ -100,15 +100,9 @@ GPT instead learns a second table, wpe, indexed by position.)");
   // ## 4. Training
   // AdamW (no decay on biases, norms, embeddings), warmup then cosine, gradients clipped at 1.
   nb.cell("4. Training", R"(AdamW (no decay on biases, norms and embeddings), warmup then cosine learning rate, gradients clipped at 1.)");
-  while (!trainer.done()) {
-    if (trainer.iter() % c.eval_interval == 0) {
-      auto e = trainer.estimate_loss();
-      std::printf("step %3lld: train loss %.4f, val loss %.4f\n", static_cast<long long>(e.iter), e.train_loss, e.val_loss);
-    }
-    trainer.step();
-  }
-  auto e = trainer.estimate_loss();
-  std::printf("step %3lld: train loss %.4f, val loss %.4f\n", static_cast<long long>(e.iter), e.train_loss, e.val_loss);
+  trainer.run({.on_eval = [](const train::EvalPoint& e) {
+    std::printf("step %3lld: train loss %.4f, val loss %.4f\n", static_cast<long long>(e.iter), e.train_loss, e.val_loss);
+  }});
   std::printf("\nloss curve (one bar per 10 iterations):\n");
   const auto& h = trainer.history().loss;
   for (size_t i = 0; i < h.size(); i += 10)

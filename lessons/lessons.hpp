@@ -19,6 +19,9 @@ const std::vector<Lesson>& all();
 // The text of a lesson's source file by its base name (embedded at build time), "" if unknown.
 std::string lesson_source(const std::string& file);
 
+// The short prose the lesson 02 exercises train on (about 1,800 characters, learned in seconds).
+const std::string& lesson_text();
+
 int lesson_01(Notebook& nb);
 int lesson_02(Notebook& nb);
 void lesson_02_exercises(Notebook& nb);

@@ -6,8 +6,8 @@ set -euo pipefail
 what=${1:-build}
 
 build_pkgs=(g++ cmake make pkg-config curl ca-certificates libdnnl-dev libgtest-dev libbenchmark-dev
-            nlohmann-json3-dev libcli11-dev libstb-dev libpng-dev fonts-dejavu-core)
-test_pkgs=(python3 python3-torch python3-numpy clang libclang-rt-14-dev chromium)
+            nlohmann-json3-dev libcli11-dev libstb-dev libpng-dev fonts-dejavu-core libopenmpi-dev openmpi-bin)
+test_pkgs=(python3 python3-torch python3-numpy clang libclang-rt-14-dev chromium iproute2)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -80,6 +80,13 @@ class Notebook {
 
 // The report: one HTML page, images inline as base64 data URIs, no external resources.
 std::string notebook_html(const NotebookOptions& options, const std::vector<NotebookCell>& cells);
+
+// A display formula of the lessons' texts, in the TeX they are written in ("K^T", "W^Q_i",
+// "10000^{2i/d}", "head_1, ..., head_h"), as the inside of a MathML <math> element, which the browser
+// lays out itself (no script, no font files): words are <mi> (one letter in italic, a name upright),
+// numbers <mn>, other signs <mo>, {...} groups <mrow>, x^a <msup>, x_a <msub>, both <msubsup>, and a
+// run of spaces a gap between two formulas.
+std::string tex_to_mathml(const std::string& tex);
 // Terminal output with 24-bit ANSI colours as HTML: colours become styled spans, text is escaped.
 std::string ansi_to_html(const std::string& text);
 std::string base64(const std::vector<uint8_t>& bytes);

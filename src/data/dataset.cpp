@@ -2,6 +2,7 @@
 #include "llm_journey/data/dataset.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -12,6 +13,8 @@
 namespace lj::data {
 
 std::string read_text_file(const std::string& path) {
+  std::error_code ec;
+  LJ_CHECK(!std::filesystem::is_directory(path, ec), "'", path, "' is a folder, not a text file");
   std::ifstream in(path, std::ios::binary);
   LJ_CHECK(in.good(), "cannot open text file '", path, "'");
   std::ostringstream ss;
@@ -87,6 +90,16 @@ Batch get_batch(const std::vector<int64_t>& tokens, int64_t batch_size, int64_t 
   return batch_at(tokens, random_starts(static_cast<int64_t>(tokens.size()), batch_size, block_size, gen), block_size);
 }
 
+Batch get_batch_share(const std::vector<int64_t>& tokens, int64_t batch_size, int64_t block_size, Generator& gen,
+                      int64_t part, int64_t parts) {
+  LJ_CHECK(parts >= 1 && part >= 0 && part < parts, "get_batch_share: part=", part, " is not in [0, parts=", parts, ")");
+  LJ_CHECK(batch_size % parts == 0, "get_batch_share: batch_size=", batch_size, " is not a multiple of the ", parts,
+           " processes sharing it");
+  const std::vector<int64_t> all = random_starts(static_cast<int64_t>(tokens.size()), batch_size, block_size, gen);
+  const int64_t rows = batch_size / parts;
+  return batch_at(tokens, std::vector<int64_t>(all.begin() + part * rows, all.begin() + (part + 1) * rows), block_size);
+}
+
 BatchSampler::BatchSampler(const std::vector<int64_t>& tokens, int64_t batch_size, int64_t block_size, uint64_t seed)
     : tokens_(&tokens), batch_size_(batch_size), block_size_(block_size), gen_(seed) {
   LJ_CHECK(static_cast<int64_t>(tokens.size()) >= block_size + 1, "BatchSampler: ", tokens.size(),
@@ -95,6 +108,12 @@ BatchSampler::BatchSampler(const std::vector<int64_t>& tokens, int64_t batch_siz
 
 Batch BatchSampler::next() {
   Batch b = get_batch(*tokens_, batch_size_, block_size_, gen_);
+  batches_drawn_++;
+  return b;
+}
+
+Batch BatchSampler::next_share(int64_t part, int64_t parts) {
+  Batch b = get_batch_share(*tokens_, batch_size_, block_size_, gen_, part, parts);
   batches_drawn_++;
   return b;
 }

@@ -53,6 +53,15 @@ void check_depth(const char* p, size_t n, const std::string& file) {
   }
 }
 
+// A parser's message quotes the token it stopped in ("last read: '...'"), which can be kilobytes of a
+// header: keep its start and its end, where the fault is.
+std::string excerpt(const std::string& what) {
+  constexpr size_t kHead = 160, kTail = 80;
+  if (what.size() <= kHead + kTail + 40) return what;
+  return what.substr(0, kHead) + " [... " + std::to_string(what.size() - kHead - kTail) + " characters ...] " +
+         what.substr(what.size() - kTail);
+}
+
 // Parses the header JSON, rejecting duplicate keys at any depth (nlohmann would keep the last).
 json parse_header(const char* p, size_t n, const std::string& file) {
   check_depth(p, n, file);
@@ -70,12 +79,12 @@ json parse_header(const char* p, size_t n, const std::string& file) {
   try {
     header = json::parse(p, p + n, cb);
   } catch (const json::parse_error& e) {
-    std::string what = e.what();
+    const std::string what = excerpt(e.what());
     if (what.find("UTF-8") != std::string::npos)
       throw Error(file + ": the header is not valid UTF-8 (tensor names must be UTF-8): " + what);
     throw Error(file + ": the header is not valid JSON: " + what);
   } catch (const json::exception& e) {  // e.g. a number too large for any type (out_of_range 406)
-    throw Error(file + ": the header cannot be read: " + std::string(e.what()));
+    throw Error(file + ": the header cannot be read: " + excerpt(e.what()));
   }
   LJ_CHECK(duplicate.empty(), file, ": duplicate name '", duplicate, "' in the header");
   return header;

@@ -21,12 +21,14 @@ void GPTConfig::check() const {
   LJ_CHECK(n_head > 0 && n_embd > 0, "GPTConfig: n_head=", n_head, " and n_embd=", n_embd, " must be positive");
   LJ_CHECK(n_embd % n_head == 0, "GPTConfig: n_embd=", n_embd, " is not divisible by n_head=", n_head);
   LJ_CHECK(dropout >= 0.0 && dropout < 1.0, "GPTConfig: dropout=", dropout, " must be in [0, 1)");
+  LJ_CHECK(d_ff >= 0, "GPTConfig: d_ff=", d_ff, " must be positive, or 0 for 4 n_embd");
 }
 
 std::string GPTConfig::to_json() const {
   nlohmann::json j = {{"block_size", block_size}, {"vocab_size", vocab_size}, {"n_layer", n_layer},
                       {"n_head", n_head},         {"n_embd", n_embd},         {"dropout", dropout},
                       {"bias", bias}};
+  if (d_ff > 0) j["d_ff"] = d_ff;  // written only when not nanoGPT's 4 n_embd
   return j.dump();
 }
 
@@ -52,6 +54,7 @@ GPTConfig GPTConfig::from_json(const std::string& text) {
     LJ_CHECK(j["dropout"].is_number(), "GPTConfig: 'dropout' is not a number in ", text);
     c.dropout = j["dropout"].get<double>();
   }
+  if (j.contains("d_ff")) get_int("d_ff", c.d_ff);
   if (j.contains("bias")) {
     LJ_CHECK(j["bias"].is_boolean(), "GPTConfig: 'bias' is not true or false in ", text);
     c.bias = j["bias"].get<bool>();
@@ -139,7 +142,7 @@ void CausalSelfAttention::visit(Visitor& v) {
 // --- MLP and block ---------------------------------------------------------------------------------
 
 MLP::MLP(const GPTConfig& c)
-    : c_fc(c.n_embd, 4 * c.n_embd, c.bias), c_proj(4 * c.n_embd, c.n_embd, c.bias), dropout(c.dropout) {}
+    : c_fc(c.n_embd, c.mlp_width(), c.bias), c_proj(c.mlp_width(), c.n_embd, c.bias), dropout(c.dropout) {}
 
 Tensor MLP::forward(const Tensor& x) { return dropout(c_proj(gelu(c_fc(x)))); }
 

@@ -10,6 +10,7 @@
 #include <new>
 #include <vector>
 
+#include "llm_journey/error.hpp"
 #include "runtime/state.hpp"
 #include "tensor/allocator.hpp"
 
@@ -51,10 +52,16 @@ constexpr bool kCaching = false;
 constexpr bool kCaching = true;
 #endif
 
+// What was asked for, rather than a bare std::bad_alloc.
+[[noreturn]] static void out_of_memory(size_t bytes) {
+  throw Error(detail::str_cat("out of memory: cannot allocate ", bytes, " bytes (", bytes / 4,
+                              " floats) for a tensor"));
+}
+
 void* storage_alloc(size_t bytes) {
   if (!kCaching) {
     void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!p) throw std::bad_alloc();
+    if (!p) out_of_memory(bytes);
     return p;
   }
   const size_t cls = size_class(bytes ? bytes : 1);
@@ -75,7 +82,7 @@ void* storage_alloc(size_t bytes) {
   if (!p) {
     std::lock_guard<std::mutex> lock(c.mu);
     c.in_use -= cls;
-    throw std::bad_alloc();
+    out_of_memory(bytes);
   }
   return p;
 }

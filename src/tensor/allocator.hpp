@@ -9,7 +9,7 @@
 
 namespace lj::detail {
 
-// 64-byte aligned, uninitialised. Never returns null (throws std::bad_alloc).
+// 64-byte aligned, uninitialised. Never returns null: a failed allocation throws an lj::Error naming its size.
 void* storage_alloc(size_t bytes);
 void storage_free(void* p, size_t bytes);
 

@@ -1,5 +1,6 @@
 // The notebook report: one self-contained HTML page. Figures are inline PNG data URIs, the style
 // sheet is inline, and nothing is fetched, so the page opens offline.
+#include <cctype>
 #include <cstdio>
 #include <sstream>
 
@@ -43,6 +44,82 @@ std::string inline_markup(const std::string& escaped) {
   return out;
 }
 
+}  // namespace
+
+namespace {
+
+// Recursive descent over the formula: sequence := atom*, atom := base (^ arg | _ arg)*,
+// arg := {sequence} | one word, number or sign.
+struct TexParser {
+  const std::string& s;
+  size_t i = 0;
+
+  static bool letter(char c) { return std::isalpha(static_cast<unsigned char>(c)); }
+  static bool digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; }
+
+  // One token: a word, a number, "...", a {group}, or a sign. "" at the end or at a closing brace.
+  std::string token() {
+    if (i >= s.size() || s[i] == '}') return "";
+    const size_t a = i;
+    if (s[i] == '{') {
+      i++;
+      std::string inner = sequence();
+      if (i < s.size() && s[i] == '}') i++;
+      return "<mrow>" + inner + "</mrow>";
+    }
+    if (s.compare(i, 3, "...") == 0) {
+      i += 3;
+      return "<mo>&#x2026;</mo>";
+    }
+    if (letter(s[i])) {
+      while (i < s.size() && letter(s[i])) i++;
+      return "<mi>" + s.substr(a, i - a) + "</mi>";
+    }
+    if (digit(s[i])) {
+      while (i < s.size() && digit(s[i])) i++;
+      return "<mn>" + s.substr(a, i - a) + "</mn>";
+    }
+    i++;
+    return "<mo>" + escape(s.substr(a, 1)) + "</mo>";
+  }
+
+  std::string sequence() {
+    std::string out;
+    while (i < s.size() && s[i] != '}') {
+      if (s[i] == ' ') {
+        const size_t a = i;
+        while (i < s.size() && s[i] == ' ') i++;
+        if (i - a >= 2 && a > 0 && i < s.size()) out += "<mspace width=\"2em\"/>";
+        continue;
+      }
+      std::string base = token(), sub, sup;
+      while (i < s.size() && (s[i] == '^' || s[i] == '_')) {
+        const char op = s[i++];
+        (op == '^' ? sup : sub) = token();
+      }
+      if (!sub.empty() && !sup.empty()) out += "<msubsup>" + base + sub + sup + "</msubsup>";
+      else if (!sup.empty()) out += "<msup>" + base + sup + "</msup>";
+      else if (!sub.empty()) out += "<msub>" + base + sub + "</msub>";
+      else out += base;
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+std::string tex_to_mathml(const std::string& tex) {
+  TexParser p{tex};
+  std::string out;
+  while (p.i < tex.size()) {
+    out += p.sequence();
+    if (p.i < tex.size()) out += "<mo>}</mo>", p.i++;  // an unmatched closing brace, shown as written
+  }
+  return out;
+}
+
+namespace {
+
 // The texts are short Markdown: paragraphs, "- " lists, "$$...$$" display formulas, `code`, **bold**.
 std::string markdown(const std::string& text) {
   std::istringstream in(text);
@@ -72,7 +149,7 @@ std::string markdown(const std::string& text) {
       close_list();
       std::string f = t.substr(2);
       if (f.size() >= 2 && f.compare(f.size() - 2, 2, "$$") == 0) f.resize(f.size() - 2);
-      out += "<div class=\"formula\">" + escape(f) + "</div>\n";
+      out += "<div class=\"formula\"><math display=\"block\">" + tex_to_mathml(f) + "</math></div>\n";
     } else {
       close_list();
       para += (para.empty() ? "" : " ") + t;
@@ -89,7 +166,7 @@ body { font-family: "DejaVu Sans", Verdana, sans-serif; max-width: 1180px; margi
 h1 { font-size: 1.6em; border-bottom: 2px solid #3b6ea8; padding-bottom: 6px; }
 .cell { background: #fff; border: 1px solid #ddd; border-radius: 6px; margin: 18px 0; padding: 12px 18px; }
 .cell h2 { font-size: 1.25em; margin: 4px 0 8px; color: #23466e; }
-.formula { font-family: "DejaVu Serif", serif; font-style: italic; text-align: center; margin: 10px 0; }
+.formula { text-align: center; margin: 10px 0; font-size: 1.1em; }
 .label { font-size: 0.75em; color: #888; text-transform: uppercase; letter-spacing: 0.05em; margin-top: 10px; }
 pre { margin: 4px 0; padding: 10px 12px; overflow-x: auto; font-family: "DejaVu Sans Mono", monospace;
       font-size: 12.5px; line-height: 1.3; border-radius: 4px; }

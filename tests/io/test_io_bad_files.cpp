@@ -13,10 +13,9 @@ namespace {
 // A safetensors file from a header text and `data` bytes of zeros; `n` overrides the header length.
 std::vector<uint8_t> st_bytes(const std::string& header, size_t data, int64_t n = -1) {
   uint64_t len = n < 0 ? header.size() : static_cast<uint64_t>(n);
-  std::vector<uint8_t> out(8);
+  std::vector<uint8_t> out(8 + header.size() + data, 0);
   for (int i = 0; i < 8; i++) out[i] = static_cast<uint8_t>(len >> (8 * i));
-  out.insert(out.end(), header.begin(), header.end());
-  out.resize(out.size() + data, 0);
+  if (!header.empty()) std::memcpy(out.data() + 8, header.data(), header.size());
   return out;
 }
 
@@ -146,9 +145,10 @@ TEST(SafetensorsBad, MissingFileNamesIt) {
 
 std::vector<uint8_t> npy_bytes(const std::string& header, size_t data, int64_t n = -1) {
   uint64_t len = n < 0 ? header.size() : static_cast<uint64_t>(n);
-  std::vector<uint8_t> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(len), static_cast<uint8_t>(len >> 8)};
-  out.insert(out.end(), header.begin(), header.end());
-  out.resize(out.size() + data, 0);
+  const uint8_t magic[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(len), static_cast<uint8_t>(len >> 8)};
+  std::vector<uint8_t> out(sizeof magic + header.size() + data, 0);
+  std::memcpy(out.data(), magic, sizeof magic);
+  if (!header.empty()) std::memcpy(out.data() + sizeof magic, header.data(), header.size());
   return out;
 }
 
@@ -221,3 +221,19 @@ TEST(NpyBad, MissingKey) {
 }
 
 }  // namespace
+
+// A broken header is quoted in part, not whole: a 7,000-character string cut by a control character.
+TEST(SafetensorsBad, ABrokenLongHeaderIsQuotedShort) {
+  const std::string header = R"({"__metadata__":{"history":")" + std::string(7000, 'a') + "\x01\"}}";
+  TempFile f("long.safetensors");
+  f.write(st_bytes(header, 0));
+  try {
+    io::read_safetensors(f.path);
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("the header is not valid JSON"), std::string::npos) << m;
+    EXPECT_NE(m.find("characters ...]"), std::string::npos) << m;
+    EXPECT_LT(m.size(), 400u) << m;
+  }
+}

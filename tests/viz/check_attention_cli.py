@@ -203,8 +203,9 @@ def main():
             text = FALLBACK.encode()
         with open(small, "wb") as g:
             g.write(text)
-        run([tool, "train", "--data", small, "--out", os.path.join(out, "char")] + TRAIN)
-        run([tool, "train", "--data", small, "--out", os.path.join(out, "bpe"), "--tokenizer", "bpe",
+        # --overwrite: each ctest run trains the models afresh in the same folders
+        run([tool, "train", "--data", small, "--out", os.path.join(out, "char"), "--overwrite"] + TRAIN)
+        run([tool, "train", "--data", small, "--out", os.path.join(out, "bpe"), "--overwrite", "--tokenizer", "bpe",
              "--bpe-vocab-size", "300"] + TRAIN)
         return
     out = sys.argv[3]

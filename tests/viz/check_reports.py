@@ -1,5 +1,6 @@
 """Each lesson's report in headless Chromium: it loads with no console message (the page has no
-script, so any message is an error), every image decodes in the browser, nothing is fetched (the page
+script, so any message is an error), every image decodes in the browser, every formula is MathML that the browser lays out (a superscript
+raised and smaller), nothing is fetched (the page
 is self-contained), and a screenshot is kept.
 
 Usage: check_reports.py LLM_JOURNEY CHROMIUM OUT_DIR LESSON...
@@ -30,6 +31,19 @@ window.addEventListener('load', () => {
     r.images = imgs.length;
     for (const img of imgs) {
       if (img.complete && img.naturalWidth > 0 && img.naturalHeight > 0) r.decoded++; else r.failed.push(img.alt);
+    }
+    // Formulas: MathML elements, laid out by the browser: a superscript sits above its base's
+    // baseline in a smaller size (as plain text it would share the line and the size).
+    const maths = Array.from(f.contentDocument.getElementsByTagNameNS('http://www.w3.org/1998/Math/MathML', 'math'));
+    r.formulas = maths.length;
+    r.scripted = 0;
+    r.raised = 0;
+    for (const m of maths) {
+      const sup = m.querySelector('msup, msubsup');
+      if (!sup) continue;
+      r.scripted++;
+      const base = sup.firstElementChild.getBoundingClientRect(), script = sup.lastElementChild.getBoundingClientRect();
+      if (m.getBoundingClientRect().height > 0 && script.bottom < base.bottom && script.height < base.height) r.raised++;
     }
     r.fetched = f.contentWindow.performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('data:'));
   } catch (e) { r.error = String(e); }
@@ -80,6 +94,12 @@ for n in lessons:
           f"fetched {r['fetched']}, screenshot {shot}")
     if r.get("error") or r["failed"] or r["decoded"] != r["images"] or r["images"] != data_uris or data_uris == 0:
         failures.append(f"lesson {n}: images: {r}")
+    math_in_html = len(re.findall(r"<math ", page))
+    formulas_in_source = len(re.findall(r"<div class=\"formula\">", page))
+    print(f"lesson {n}: {r.get('formulas')} formulas ({math_in_html} in the HTML), {r.get('raised')} of "
+          f"{r.get('scripted')} with a superscript laid out as one")
+    if r.get("formulas") != math_in_html or math_in_html != formulas_in_source or r.get("raised") != r.get("scripted"):
+        failures.append(f"lesson {n}: formulas not rendered as mathematics: {r}")
     if r["fetched"]:
         failures.append(f"lesson {n}: the page fetched {r['fetched']}")
 

@@ -162,3 +162,26 @@ TEST(Report, NotebookCapturesOutputAndWritesASelfContainedPage) {
   EXPECT_TRUE(fs::exists(dir / "figures" / "tiny.png"));
   fs::remove_all(dir);
 }
+
+// The lessons' formulas as MathML (the expected markup written from the MathML Core elements).
+TEST(Report, FormulasBecomeMathML) {
+  EXPECT_EQ(tex_to_mathml("Q K^T"), "<mi>Q</mi><msup><mi>K</mi><mi>T</mi></msup>");
+  EXPECT_EQ(tex_to_mathml("Q W^Q_i"), "<mi>Q</mi><msubsup><mi>W</mi><mi>i</mi><mi>Q</mi></msubsup>");
+  EXPECT_EQ(tex_to_mathml("10000^{2i/d}"),
+            "<msup><mn>10000</mn><mrow><mn>2</mn><mi>i</mi><mo>/</mo><mi>d</mi></mrow></msup>");
+  EXPECT_EQ(tex_to_mathml("head_1, ..., head_h"),
+            "<msub><mi>head</mi><mn>1</mn></msub><mo>,</mo><mo>&#x2026;</mo><mo>,</mo><msub><mi>head</mi><mi>h</mi></msub>");
+  EXPECT_EQ(tex_to_mathml("a = b,   c < d"),
+            "<mi>a</mi><mo>=</mo><mi>b</mi><mo>,</mo><mspace width=\"2em\"/><mi>c</mi><mo>&lt;</mo><mi>d</mi>");
+  EXPECT_EQ(tex_to_mathml("x}"), "<mi>x</mi><mo>}</mo>");  // an unmatched brace is kept, not dropped
+}
+
+TEST(Report, DisplayFormulasAreMathElements) {
+  NotebookCell c;
+  c.title = "t";
+  c.text = "Before.\n$$Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V$$\nAfter.";
+  const std::string html = notebook_html({}, {c});
+  EXPECT_NE(html.find("<div class=\"formula\"><math display=\"block\"><mi>Attention</mi><mo>(</mo>"), std::string::npos);
+  EXPECT_NE(html.find("<msup><mi>K</mi><mi>T</mi></msup>"), std::string::npos);
+  EXPECT_EQ(html.find("K^T"), std::string::npos);
+}

@@ -58,6 +58,12 @@ Batch batch_at(const std::vector<int64_t>& tokens, const std::vector<int64_t>& s
 // when n - T >= 2^32). Needs n >= T + 1 tokens.
 std::vector<int64_t> random_starts(int64_t num_tokens, int64_t batch_size, int64_t block_size, Generator& gen);
 Batch get_batch(const std::vector<int64_t>& tokens, int64_t batch_size, int64_t block_size, Generator& gen);
+// One process's share of that batch in a data-parallel run: rows [part * B / parts, (part + 1) * B / parts)
+// of what get_batch would return. The generator advances by the whole batch, so `parts` processes
+// whose generators are in one state draw between them exactly the batch one process would.
+// batch_size must be a multiple of parts.
+Batch get_batch_share(const std::vector<int64_t>& tokens, int64_t batch_size, int64_t block_size, Generator& gen,
+                      int64_t part, int64_t parts);
 
 // Random training batches from a generator of its own, with a state to save and restore so that a
 // resumed run draws the same batches as one that never stopped. `tokens` must outlive the sampler.
@@ -65,6 +71,7 @@ class BatchSampler {
  public:
   BatchSampler(const std::vector<int64_t>& tokens, int64_t batch_size, int64_t block_size, uint64_t seed);
   Batch next();
+  Batch next_share(int64_t part, int64_t parts);  // get_batch_share's rows of the batch next() would give
   int64_t batches_drawn() const { return batches_drawn_; }
   // A JSON object: {"generator": Generator::state(), "batches_drawn": n, "batch_size": B, "block_size": T}.
   std::string state() const;

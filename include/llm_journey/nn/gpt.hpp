@@ -37,6 +37,8 @@ struct GPTConfig {
   int64_t n_embd = 384;
   double dropout = 0.0;
   bool bias = false;  // biases in the Linear layers and LayerNorms (GPT-2 has them; nanoGPT's default is off)
+  int64_t d_ff = 0;   // the MLP's hidden width; 0: 4 n_embd, as in GPT-2 and nanoGPT
+  int64_t mlp_width() const { return d_ff > 0 ? d_ff : 4 * n_embd; }
 
   void check() const;         // every value sensible, or an Error naming it
   std::string to_json() const;  // {"block_size": 256, ...}
