@@ -82,6 +82,8 @@ int run_attention(const AttentionArgs& a) {
            c.n_layer, " layers (0 to ", c.n_layer - 1, "; omit --layer for all)");
 
   model.eval();
+  for (int64_t l = 0; l < c.n_layer; l++)  // ask for the weights: a long text runs flash attention, which keeps none
+    model.transformer.block(static_cast<size_t>(l)).attn.need_weights = true;
   {
     NoGradGuard no_grad;
     model.forward(ids_to_tensor(ids, {1, T}));
@@ -101,7 +103,7 @@ int run_attention(const AttentionArgs& a) {
     Tensor w = model.transformer.block(static_cast<size_t>(l)).attn.attention_weights().contiguous();  // (1,H,T,T)
     LJ_CHECK(w.shape() == Shape({1, H, T, T}), "attention: layer ", l, " recorded weights of shape ", w.shape(),
              ", expected [1, ", H, ", ", T, ", ", T, "]");
-    std::memcpy(all.data() + (l - first) * H * T * T, w.data(), sizeof(float) * static_cast<size_t>(H * T * T));
+    std::memcpy(all.data() + (l - first) * H * T * T, w.const_data(), sizeof(float) * static_cast<size_t>(H * T * T));
     const std::string title = "Layer " + std::to_string(l) + " of " + std::to_string(c.n_layer) +
                               ": attention weights per head (rows: queries, columns: keys)";
     grids.push_back(viz::plot_attention(w, tokens, tokens, title, 0, grid_columns(H)));

@@ -132,6 +132,7 @@ a few seconds) and then looks at what its heads do on a sentence.)");
 
   std::string sentence = "the cat sat on the mat.";
   Tensor logits;
+  model.block.attention.need_weights = true;  // ask for them: long sequences would otherwise keep none
   {
     NoGradGuard no_grad;
     logits = model.forward({data.encode(sentence)});
