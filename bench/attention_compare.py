@@ -8,7 +8,7 @@ Each side runs in its own process per shape, ours and PyTorch alternately, so a 
 machine slows both alike. PyTorch runs with OMP_WAIT_POLICY=PASSIVE and the same thread count. Its
 kernel is torch.nn.functional.scaled_dot_product_attention where that exists (PyTorch >= 2.0: on the
 CPU a flash attention); on older versions (Debian's 1.13) the plain formula, which keeps the weights
-— the table says which ran. Time: the best of all runs; memory: the largest. Peak extra memory: VmHWM after resetting it (/proc/self/clear_refs),
+— the table says which ran. T > 8192 runs PyTorch only where it has the flash kernel. Time: the best of all runs; memory: the largest. Peak extra memory: VmHWM after resetting it (/proc/self/clear_refs),
 minus the resident size before the call."""
 import argparse
 import os
@@ -78,6 +78,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2, help="ours and PyTorch alternately, this many times each")
     ap.add_argument("--kernels", nargs="+", default=["op"])
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--python", default="/usr/bin/python3", help="the Python with PyTorch (Debian's by default)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     a = ap.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OMP_WAIT_POLICY="PASSIVE")
@@ -93,9 +94,9 @@ def main():
                                      capture_output=True, text=True).stdout.splitlines()
                 f, fb = parse(out[0]), parse(out[1])
                 results["ours " + kern] = best(results.get("ours " + kern), f, fb)
-            if a.no_torch or T > 8192 and not torch_has_sdpa():
+            if a.no_torch or T > 8192 and not torch_has_sdpa(a.python):
                 continue
-            out = subprocess.run([sys.executable, "-c", TORCH_SIDE, str(a.B), str(a.H), str(T), str(a.d), str(a.reps), "1"],
+            out = subprocess.run([a.python, "-c", TORCH_SIDE, str(a.B), str(a.H), str(T), str(a.d), str(a.reps), "1"],
                                  env=env, check=True, capture_output=True, text=True).stdout.splitlines()
             name = " ".join(out[0].split()[:3])
             f, fb = parse(out[0]), parse(out[1])
@@ -105,8 +106,8 @@ def main():
         sys.stdout.flush()
 
 
-def torch_has_sdpa():
-    out = subprocess.run([sys.executable, "-c", "import torch.nn.functional as F; print(hasattr(F, 'scaled_dot_product_attention'))"],
+def torch_has_sdpa(python):
+    out = subprocess.run([python, "-c", "import torch.nn.functional as F; print(hasattr(F, 'scaled_dot_product_attention'))"],
                          capture_output=True, text=True).stdout.strip()
     return out == "True"
 

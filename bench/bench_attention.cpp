@@ -68,6 +68,7 @@ void run(const Options& o, const Tensor& q, const Tensor& k, const Tensor& v, co
 }  // namespace
 
 int main(int argc, char** argv) {
+  init_runtime(argc, argv);
   Options o;
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];

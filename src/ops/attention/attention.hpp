@@ -83,20 +83,28 @@ inline V sum_of(const V* s, int64_t n) {
   }
 }
 
+// s[0 .. n) = exp(s - top), top the row's maximum (-inf where no key is allowed: then every exp is
+// exp(-inf - 0) = 0); returns their sum.
+template <typename V>
+inline V exp_shifted(V* s, int64_t n, V top) {
+  const V shift = top == -INFINITY ? V{} : top;
+#pragma omp simd
+  for (int64_t j = 0; j < n; j++) s[j] = exp_v(s[j] - shift);
+  return sum_of(s, n);
+}
+
 // One step of the online softmax over a row's scores s[0 .. n) (-inf where not allowed). The row's
 // earlier keys had maximum m and sum l = sum exp(s - m). Replaces s by exp(s - m'), m' the new
 // maximum, updates m and l, and returns exp(m - m'): the factor for whatever was accumulated with
 // the old maximum. A row that has seen no allowed key keeps m = -inf, l = 0 and all-zero s.
-// Over a whole row at once (m = -inf, l = 0 given), the softmax is then s / l: see normalize_row.
+// Over a whole row at once (m = -inf, l = 0 given) this is softmax_row_in_place's first half.
 template <typename V>
 inline V softmax_step(V* s, int64_t n, V& m, V& l) {
   const V top = max_of(s, n);
   const V m_new = top > m ? top : m;
-  const V shift = m_new == -INFINITY ? V{} : m_new;  // no allowed key yet: exp(-inf - 0) = 0
-#pragma omp simd
-  for (int64_t j = 0; j < n; j++) s[j] = exp_v(s[j] - shift);
-  const V alpha = exp_v(m - shift);
-  l = l * alpha + sum_of(s, n);
+  const V sum = exp_shifted(s, n, m_new);
+  const V alpha = exp_v(m - (m_new == -INFINITY ? V{} : m_new));
+  l = l * alpha + sum;
   m = m_new;
   return alpha;
 }
@@ -110,9 +118,7 @@ inline V inverse_sum(V l) {
 // The softmax of a whole row of n scores (-inf where not allowed), in place.
 template <typename T>
 inline void softmax_row_in_place(T* s, int64_t n) {
-  T m = -INFINITY, l = 0;
-  softmax_step(s, n, m, l);
-  const T inv = inverse_sum(l);
+  const T inv = inverse_sum(exp_shifted(s, n, max_of(s, n)));
 #pragma omp simd
   for (int64_t j = 0; j < n; j++) s[j] *= inv;
 }

@@ -173,8 +173,9 @@ void forward_lanes(const AttentionArgs<float>& a) {
         for (int l = 0; l < kLanes; l++) row[l] = qb[l] + i * lq.t;
         rows_to_lanes(Q, row, d.dk);
         const int64_t jend = visible_keys(i, causal, causal_offset, d.S);
+        F16 m = F16{} - INFINITY;
         int64_t j = 0;
-        for (; j + 2 <= jend; j += 2) {  // scaled scores, two keys at a time
+        for (; j + 2 <= jend; j += 2) {  // scaled scores and their maximum, two keys at a time
           const F16 *k0 = K + j * d.dk, *k1 = k0 + d.dk;
           F16 s0{}, s1{};
           for (int64_t c = 0; c < d.dk; c++) {
@@ -183,16 +184,17 @@ void forward_lanes(const AttentionArgs<float>& a) {
           }
           P[j] = s0 * scale;
           P[j + 1] = s1 * scale;
+          m = P[j] > m ? P[j] : m;
+          m = P[j + 1] > m ? P[j + 1] : m;
         }
         for (; j < jend; j++) {
           const F16* kj = K + j * d.dk;
           F16 s{};
           for (int64_t c = 0; c < d.dk; c++) s += Q[c] * kj[c];
           P[j] = s * scale;
+          m = P[j] > m ? P[j] : m;
         }
-        F16 m = F16{} - INFINITY, sum{};
-        softmax_step(P, jend, m, sum);
-        const F16 inv = inverse_sum(sum);  // no visible key: weights and output 0
+        const F16 inv = inverse_sum(exp_shifted(P, jend, m));  // no visible key: weights and output 0
         for (int64_t j = 0; j < jend; j++) P[j] *= inv;
         for (int64_t j = jend; j < d.S; j++) P[j] = F16{};
         for (int64_t c = 0; c < d.dv; c++) {  // each sum in a register, the d_v sums independent
