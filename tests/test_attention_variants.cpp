@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "llm_journey/llm_journey.hpp"
 #include "ops/attention/attention.hpp"
 
 namespace lj::kernels {
@@ -191,6 +192,34 @@ void check_flash_anywhere() {
 
 TEST(AttentionVariants, FlashMatchesTheReferenceAtAnyShapeFloat) { check_flash_anywhere<float>(); }
 TEST(AttentionVariants, FlashMatchesTheReferenceAtAnyShapeDouble) { check_flash_anywhere<double>(); }
+
+// The flash path's dropout: about 1 - p of the elements kept (within 5 standard deviations of the
+// binomial count), and through the op, the same seed gives the same bits, forward and backward.
+TEST(AttentionVariants, FlashDropoutKeepsOneMinusPAndRepeatsWithTheSeed) {
+  for (double p : {0.1, 0.5}) {
+    const int64_t n = 1 << 20;
+    const uint32_t keep_below = flash_keep_threshold(p);
+    int64_t kept = 0;
+    for (int64_t i = 0; i < n; i++) kept += flash_kept(42, static_cast<uint64_t>(i), keep_below);
+    const double expected = n * (1 - p), sd = std::sqrt(n * p * (1 - p));
+    EXPECT_NEAR(static_cast<double>(kept), expected, 5 * sd) << "p=" << p;
+  }
+  auto run = [](uint64_t seed) {
+    set_seed(seed);
+    Tensor q = randn({1, 2, 300, 8}).requires_grad_(), k = randn({1, 2, 300, 8}).requires_grad_(),
+           v = randn({1, 2, 300, 8}).requires_grad_();
+    AttentionResult r = scaled_dot_product_attention(q, k, v, Tensor(), true, 0.3, /*training=*/true);
+    EXPECT_FALSE(r.weights.defined()) << "not the flash path";
+    r.output.sum().backward();
+    std::vector<float> all = r.output.to_vector();
+    for (const Tensor& t : {q, k, v})
+      for (float x : t.grad().to_vector()) all.push_back(x);
+    return all;
+  };
+  const std::vector<float> a = run(7), b = run(7), c = run(8);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+}
 
 }  // namespace
 }  // namespace lj::kernels
