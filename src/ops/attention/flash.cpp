@@ -1,5 +1,5 @@
-// Flash attention: O(T) memory. Queries in tiles of kQueryTile rows against keys in tiles of
-// kKeyTile, with the online softmax (attention.hpp, softmax_step): each row keeps its running
+// Flash attention: O(T) memory. Queries in tiles of kQueryTile rows (kBackwardRows backward)
+// against keys in tiles of kKeyTile, with the online softmax (attention.hpp, softmax_step): each row keeps its running
 // maximum m and sum l, and the output accumulated so far is rescaled by exp(m_old - m_new) whenever
 // the maximum grows. Only the output and each row's log-sum-exp, lse = m + log l, are kept; the
 // backward pass recomputes each tile's probabilities as P = exp(S - lse), and uses
@@ -23,6 +23,9 @@ namespace lj::kernels {
 
 constexpr int64_t kQueryTile = 64;
 constexpr int64_t kKeyTile = 256;
+// The backward pass's query tiles are taller: its products dV += P^T dO and dK += dS^T Q sum over the
+// tile's rows, and 64 of them leave those products short.
+constexpr int64_t kBackwardRows = 128;
 // Flash runs from this many scores per head: past the training shapes (T = S = 256), where the
 // materializing kernels are faster and their weights are small.
 constexpr int64_t kFlashMinScores = 256 * 256;
@@ -134,8 +137,8 @@ void attention_backward_flash(const AttentionArgs<T>& a, const AttentionGrads<T>
   const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
   const bool dropping = a.flash_drop.p > 0;
   parallel_for(d.B * d.H, d.B * d.H * d.T * d.S * (d.dk + d.dv) * 2, [&](int64_t i0, int64_t i1) {
-    std::vector<T> P(static_cast<size_t>(kQueryTile * kKeyTile)), dS(static_cast<size_t>(kQueryTile * kKeyTile)),
-        Pd(dropping ? static_cast<size_t>(kQueryTile * kKeyTile) : 0), D(kQueryTile);
+    std::vector<T> P(static_cast<size_t>(kBackwardRows * kKeyTile)), dS(static_cast<size_t>(kBackwardRows * kKeyTile)),
+        Pd(dropping ? static_cast<size_t>(kBackwardRows * kKeyTile) : 0), D(kBackwardRows);
     for (int64_t bh = i0; bh < i1; bh++) {
       const Head<T> hd = head(a, bh);
       const T* O = a.out + hd.b * a.lo.b + hd.h * a.lo.h;
@@ -144,8 +147,8 @@ void attention_backward_flash(const AttentionArgs<T>& a, const AttentionGrads<T>
       T* dk = g.dk ? g.dk + hd.b * g.ldk.b + hd.h * g.ldk.h : nullptr;
       T* dv = g.dv ? g.dv + hd.b * g.ldv.b + hd.h * g.ldv.h : nullptr;
       const T* lse = a.lse + bh * d.T;
-      for (int64_t r0 = 0; r0 < d.T; r0 += kQueryTile) {
-        const int64_t rows = std::min(kQueryTile, d.T - r0);
+      for (int64_t r0 = 0; r0 < d.T; r0 += kBackwardRows) {
+        const int64_t rows = std::min(kBackwardRows, d.T - r0);
         const int64_t kend = visible_keys(r0 + rows - 1, a.causal, a.causal_offset, d.S);
         for (int64_t r = 0; r < rows; r++) {  // D_i = rowsum(P * dP) = dO_i . O_i
           const T *o = O + (r0 + r) * a.lo.t, *go = dO + (r0 + r) * g.ldo.t;
