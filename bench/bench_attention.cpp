@@ -53,8 +53,8 @@ void run(const Options& o, const Tensor& q, const Tensor& k, const Tensor& v, co
   const auto& variant = kernels::attention_variant_named<float>(o.kernel.c_str());
   const int64_t B = o.B, H = o.H, T = o.T, d = o.d;
   const kernels::Layout l{H * T * d, T * d, d};
-  std::vector<float> out(static_cast<size_t>(B * H * T * d)), keep(static_cast<size_t>(
-                                                                      variant.materializes ? B * H * T * T : B * H * T));
+  std::vector<float> out(static_cast<size_t>(B * H * T * d)),
+      keep(static_cast<size_t>(variant.materializes ? B * H * T * T : B * H * T));
   kernels::AttentionArgs<float> a{{B, H, T, T, d, d}, q.const_data(), l, k.const_data(), l, v.const_data(), l,
                                   out.data(), l};
   a.causal = o.causal;

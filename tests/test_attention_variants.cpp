@@ -130,7 +130,8 @@ void check_against_reference(const AttentionVariant<T>& variant, const Case& c, 
   if (c.mask && d.T > 2)  // the fully blocked row: zeros, not NaN
     for (int64_t b = 0; b < d.B; b++)
       for (int64_t h = 0; h < d.H; h++)
-        for (int64_t j = 0; j < d.dv; j++) EXPECT_EQ(out[static_cast<size_t>(((b * d.T + 2) * d.H + h) * d.dv + j)], T(0));
+        for (int64_t j = 0; j < d.dv; j++)
+          EXPECT_EQ(out[static_cast<size_t>(((b * d.T + 2) * d.H + h) * d.dv + j)], T(0));
 }
 
 // The shapes of each variant's range, in every combination of causal, mask and dropout it takes.

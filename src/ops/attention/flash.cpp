@@ -1,8 +1,9 @@
 // Flash attention: O(T) memory. Queries in tiles of kQueryTile rows (kBackwardRows backward)
-// against keys in tiles of kKeyTile, with the online softmax (attention.hpp, softmax_step): each row keeps its running
-// maximum m and sum l, and the output accumulated so far is rescaled by exp(m_old - m_new) whenever
-// the maximum grows. Only the output and each row's log-sum-exp, lse = m + log l, are kept; the
-// backward pass recomputes each tile's probabilities as P = exp(S - lse), and uses
+// against keys in tiles of kKeyTile, with the online softmax (attention.hpp, softmax_step): each
+// row keeps its running maximum m and sum l, and the output accumulated so far is rescaled by
+// exp(m_old - m_new) whenever the maximum grows. Only the output and each row's log-sum-exp,
+// lse = m + log l, are kept; the backward pass recomputes each tile's probabilities as
+// P = exp(S - lse), and uses
 //   rowsum(P * dP) = rowsum(dO * O)   (O = (P * drop) V)
 // so that no (T, S) array ever exists. Under a causal mask a query tile stops at the last key its
 // last row may see: whole tiles above the diagonal are never computed, and only the tiles that

@@ -59,7 +59,8 @@ void attention_forward_reference(const AttentionArgs<T>& a) {
         T* oi = a.out + b * a.lo.b + h * a.lo.h + i * a.lo.t;
         for (int64_t c = 0; c < d.dv; c++) {
           T o = 0;
-          for (int64_t j = 0; j < d.S; j++) o += p[j] * drop_at(a, bh, i, j) * a.v[b * a.lv.b + h * a.lv.h + j * a.lv.t + c];
+          for (int64_t j = 0; j < d.S; j++)
+            o += p[j] * drop_at(a, bh, i, j) * a.v[b * a.lv.b + h * a.lv.h + j * a.lv.t + c];
           oi[c] = o;
         }
       }
