@@ -88,7 +88,7 @@ kernels::AttentionArgs<float> backward_args(kernels::AttentionArgs<float> a, con
     a.out = const_cast<float*>(s.out.const_data());
     a.lo = layout_of(s.out);
   }
-  a.mask = {};  // the backward passes read the mask through the weights, or recompute it from here
+  a.mask = {};  // the materializing backward passes see the mask in the weights; flash's caller sets it again
   return a;
 }
 
@@ -142,7 +142,7 @@ AttentionResult attention_impl(const Tensor& q_in, const Tensor& k_in, const Ten
   a.causal_offset = causal_offset;
   const Saved s = attend(a, out, dropout_p, training, need_weights, autograd::needs_grad({q, k, v}), gen);
   kernels::AttentionArgs<float> ba = backward_args(a, s);
-  ba.mask = mv;  // flash recomputes the masked scores; mask keeps the data alive
+  ba.mask = mv;  // flash recomputes the masked scores; the closure holds `mask`, whose data this points to
   autograd::record(out, op, {q, k, v}, [s, ba, mask](Node& n, const float* g) {
     const kernels::AttentionDims& d = ba.d;
     s.variant->backward(ba, {n.grad(0), dense_layout(d.H, d.T, d.dk), n.grad(1), dense_layout(d.H, d.S, d.dk),
