@@ -4,6 +4,7 @@
 // given to the reference as multipliers). Forward within 1e-5, gradients within 1e-4 relative to the
 // gradient's largest value (float); 1e-12 in double.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -220,6 +221,34 @@ TEST(AttentionVariants, FlashDropoutKeepsOneMinusPAndRepeatsWithTheSeed) {
   const std::vector<float> a = run(7), b = run(7), c = run(8);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
+}
+
+// With fewer heads than threads the flash backward splits each head by key tiles, then by query
+// tiles; with more, one thread takes whole heads. The same terms in the same order: the same bits.
+TEST(AttentionVariants, FlashBackwardGivesTheSameBitsSplitOrNot) {
+  const AttentionVariant<float>& flash = attention_variant_named<float>("flash");
+  const AttentionDims d{1, 1, 300, 530, 8, 8};
+  const std::vector<float> q = random_values<float>(d.T * d.dk, 1), k = random_values<float>(d.S * d.dk, 2),
+                           v = random_values<float>(d.S * d.dv, 3), dout = random_values<float>(d.T * d.dv, 4);
+  auto grads = [&](int threads) {
+    const int before = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    std::vector<float> out(static_cast<size_t>(d.T * d.dv)), lse(static_cast<size_t>(d.T));
+    AttentionArgs<float> a{d, q.data(), {0, 0, d.dk}, k.data(), {0, 0, d.dk}, v.data(), {0, 0, d.dv}, out.data(),
+                           {0, 0, d.dv}};
+    a.causal = true;
+    a.causal_offset = d.S - d.T;
+    a.lse = lse.data();
+    a.flash_drop = {99, 0.2};
+    flash.forward(a);
+    std::vector<float> dq(q.size()), dk(k.size()), dv(v.size());
+    flash.backward(a, {dq.data(), a.lq, dk.data(), a.lk, dv.data(), a.lv, dout.data(), a.lo});
+    omp_set_num_threads(before);
+    dq.insert(dq.end(), dk.begin(), dk.end());
+    dq.insert(dq.end(), dv.begin(), dv.end());
+    return dq;
+  };
+  EXPECT_EQ(grads(1), grads(2));
 }
 
 }  // namespace

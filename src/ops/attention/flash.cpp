@@ -8,9 +8,9 @@
 // so that no (T, S) array ever exists. Under a causal mask a query tile stops at the last key its
 // last row may see: whole tiles above the diagonal are never computed, and only the tiles that
 // cross it are masked element by element.
-// Forward threads over (batch, head, query tile); backward over (batch, head), each thread adding
-// into its own heads' dK and dV. Either way every value is computed on one thread in a fixed
-// order, so the results do not depend on how the work is split.
+// Forward threads over (batch, head, query tile); backward over (batch, head), or with fewer heads
+// than threads over key tiles then query tiles (see attention_backward_flash). Either way every value
+// is computed on one thread in a fixed order, so the results do not depend on how the work is split.
 // The weights are made only when asked (a.weights non-null), after the output, from the lse: asking
 // never changes the output.
 #include <algorithm>
@@ -131,81 +131,172 @@ void attention_forward_flash(const AttentionArgs<T>& a) {
   });
 }
 
+namespace {
+
+// A backward thread's tiles: P and dS (kBackwardRows, kKeyTile), P * drop when dropping, and the
+// rows' D_i = rowsum(P * dP) = dO_i . O_i.
+template <typename T>
+struct BackwardScratch {
+  std::vector<T> P, dS, Pd, D;
+  explicit BackwardScratch(bool dropping)
+      : P(static_cast<size_t>(kBackwardRows * kKeyTile)),
+        dS(static_cast<size_t>(kBackwardRows * kKeyTile)),
+        Pd(dropping ? static_cast<size_t>(kBackwardRows * kKeyTile) : 0),
+        D(kBackwardRows) {}
+};
+
+// The gradients of one (b, h), each null where not wanted.
+template <typename T>
+struct HeadGrads {
+  T *dq, *dk, *dv;
+};
+template <typename T>
+HeadGrads<T> head_grads(const AttentionGrads<T>& g, const Head<T>& hd, bool dq, bool dk, bool dv) {
+  return {dq && g.dq ? g.dq + hd.b * g.ldq.b + hd.h * g.ldq.h : nullptr,
+          dk && g.dk ? g.dk + hd.b * g.ldk.b + hd.h * g.ldk.h : nullptr,
+          dv && g.dv ? g.dv + hd.b * g.ldv.b + hd.h * g.ldv.h : nullptr};
+}
+
+// D for the query rows r0 .. r0 + rows.
+template <typename T>
+void row_dots(T* D, const AttentionArgs<T>& a, const AttentionGrads<T>& g, const Head<T>& hd, int64_t r0,
+              int64_t rows) {
+  const T* O = a.out + hd.b * a.lo.b + hd.h * a.lo.h;
+  const T* dO = g.dout + hd.b * g.ldo.b + hd.h * g.ldo.h;
+  for (int64_t r = 0; r < rows; r++) {
+    const T *o = O + (r0 + r) * a.lo.t, *go = dO + (r0 + r) * g.ldo.t;
+    T s = 0;
+    for (int64_t c = 0; c < a.d.dv; c++) s += go[c] * o[c];
+    D[r] = s;
+  }
+}
+
+// One (query tile, key tile) pair: P = exp(S - lse), then whichever of dV, dQ, dK `out` holds.
+template <typename T>
+void backward_tile(const AttentionArgs<T>& a, const AttentionGrads<T>& g, const Head<T>& hd, HeadGrads<T> out,
+                   BackwardScratch<T>& w, int64_t r0, int64_t rows, int64_t j0, int64_t n, T scale) {
+  const AttentionDims& d = a.d;
+  const bool dropping = a.flash_drop.p > 0;
+  const T* dO = g.dout + hd.b * g.ldo.b + hd.h * g.ldo.h;
+  const T* lse = a.lse + hd.bh * d.T;
+  tile_scores(w.P.data(), kKeyTile, a, hd, r0, rows, j0, n, scale);
+  for (int64_t r = 0; r < rows; r++) {  // P = exp(S - lse); a row that sees no key stays 0
+    T* p = w.P.data() + r * kKeyTile;
+    const T shift = lse[r0 + r];
+    if (shift == T(-INFINITY)) {
+      std::fill(p, p + n, T(0));
+      continue;
+    }
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) p[j] = exp_v(p[j] - shift);
+  }
+  if (out.dv) {  // dV += (P * drop)^T dO
+    const T* A = w.P.data();
+    if (dropping) {
+      for (int64_t r = 0; r < rows; r++) {
+        std::copy(w.P.data() + r * kKeyTile, w.P.data() + r * kKeyTile + n, w.Pd.data() + r * kKeyTile);
+        apply_dropout(w.Pd.data() + r * kKeyTile, a, hd.bh, r0 + r, j0, n);
+      }
+      A = w.Pd.data();
+    }
+    gemm<T>(true, false, n, d.dv, rows, T(1), A, kKeyTile, dO + r0 * g.ldo.t, g.ldo.t, T(1), out.dv + j0 * g.ldv.t,
+            g.ldv.t);
+  }
+  if (!out.dq && !out.dk) return;
+  // dP = (dO V^T) * drop;  dS = P * (dP - D)
+  gemm<T>(false, true, rows, n, d.dv, T(1), dO + r0 * g.ldo.t, g.ldo.t, hd.V + j0 * a.lv.t, a.lv.t, T(0), w.dS.data(),
+          kKeyTile);
+  for (int64_t r = 0; r < rows; r++) {
+    T* ds = w.dS.data() + r * kKeyTile;
+    const T* p = w.P.data() + r * kKeyTile;
+    if (dropping) apply_dropout(ds, a, hd.bh, r0 + r, j0, n);
+    const T Dr = w.D[r];
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) ds[j] = p[j] * (ds[j] - Dr);
+  }
+  if (out.dq)  // dQ += dS K / sqrt(d_k)
+    gemm<T>(false, false, rows, d.dk, n, scale, w.dS.data(), kKeyTile, hd.K + j0 * a.lk.t, a.lk.t, T(1),
+            out.dq + r0 * g.ldq.t, g.ldq.t);
+  if (out.dk)  // dK += dS^T Q / sqrt(d_k)
+    gemm<T>(true, false, n, d.dk, rows, scale, w.dS.data(), kKeyTile, hd.Q + r0 * a.lq.t, a.lq.t, T(1),
+            out.dk + j0 * g.ldk.t, g.ldk.t);
+}
+
+int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+}  // namespace
+
 // Needs the forward's output in a.out (layout a.lo) and its lse.
+// With at least as many heads as threads, one thread takes whole heads: query tiles in order, and
+// for each the key tiles in order, adding into dQ, dK and dV. With fewer heads (one long sequence)
+// that would leave threads idle, so two passes split each head instead: dK and dV by key tile
+// (every query tile in order), then dQ by query tile (every key tile in order). Each gradient
+// element gets the same terms in the same order either way, so the bits do not depend on the split;
+// the second way recomputes P and dP once more.
 template <typename T>
 void attention_backward_flash(const AttentionArgs<T>& a, const AttentionGrads<T>& g) {
   const AttentionDims d = a.d;
   const T scale = T(1) / std::sqrt(static_cast<T>(d.dk));
   const bool dropping = a.flash_drop.p > 0;
-  parallel_for(d.B * d.H, d.B * d.H * d.T * d.S * (d.dk + d.dv) * 2, [&](int64_t i0, int64_t i1) {
-    std::vector<T> P(static_cast<size_t>(kBackwardRows * kKeyTile)), dS(static_cast<size_t>(kBackwardRows * kKeyTile)),
-        Pd(dropping ? static_cast<size_t>(kBackwardRows * kKeyTile) : 0), D(kBackwardRows);
-    for (int64_t bh = i0; bh < i1; bh++) {
-      const Head<T> hd = head(a, bh);
-      const T* O = a.out + hd.b * a.lo.b + hd.h * a.lo.h;
-      const T* dO = g.dout + hd.b * g.ldo.b + hd.h * g.ldo.h;
-      T* dq = g.dq ? g.dq + hd.b * g.ldq.b + hd.h * g.ldq.h : nullptr;
-      T* dk = g.dk ? g.dk + hd.b * g.ldk.b + hd.h * g.ldk.h : nullptr;
-      T* dv = g.dv ? g.dv + hd.b * g.ldv.b + hd.h * g.ldv.h : nullptr;
-      const T* lse = a.lse + bh * d.T;
-      for (int64_t r0 = 0; r0 < d.T; r0 += kBackwardRows) {
-        const int64_t rows = std::min(kBackwardRows, d.T - r0);
-        const int64_t kend = visible_keys(r0 + rows - 1, a.causal, a.causal_offset, d.S);
-        for (int64_t r = 0; r < rows; r++) {  // D_i = rowsum(P * dP) = dO_i . O_i
-          const T *o = O + (r0 + r) * a.lo.t, *go = dO + (r0 + r) * g.ldo.t;
-          T s = 0;
-          for (int64_t c = 0; c < d.dv; c++) s += go[c] * o[c];
-          D[r] = s;
-        }
-        for (int64_t j0 = 0; j0 < kend; j0 += kKeyTile) {
-          const int64_t n = std::min(kKeyTile, kend - j0);
-          tile_scores(P.data(), kKeyTile, a, hd, r0, rows, j0, n, scale);
-          for (int64_t r = 0; r < rows; r++) {  // P = exp(S - lse); a row that sees no key stays 0
-            T* p = P.data() + r * kKeyTile;
-            const T shift = lse[r0 + r];
-            if (shift == T(-INFINITY)) {
-              std::fill(p, p + n, T(0));
-              continue;
-            }
-#pragma omp simd
-            for (int64_t j = 0; j < n; j++) p[j] = exp_v(p[j] - shift);
-          }
-          const T* A = P.data();  // P * drop, as applied to V
-          if (dropping) {
-            for (int64_t r = 0; r < rows; r++) {
-              std::copy(P.data() + r * kKeyTile, P.data() + r * kKeyTile + n, Pd.data() + r * kKeyTile);
-              apply_dropout(Pd.data() + r * kKeyTile, a, bh, r0 + r, j0, n);
-            }
-            A = Pd.data();
-          }
-          if (dv)  // dV += (P * drop)^T dO
-            gemm<T>(true, false, n, d.dv, rows, T(1), A, kKeyTile, dO + r0 * g.ldo.t, g.ldo.t, T(1), dv + j0 * g.ldv.t,
-                    g.ldv.t);
-          if (!dq && !dk) continue;
-          // dP = (dO V^T) * drop;  dS = P * (dP - D)
-          gemm<T>(false, true, rows, n, d.dv, T(1), dO + r0 * g.ldo.t, g.ldo.t, hd.V + j0 * a.lv.t, a.lv.t, T(0),
-                  dS.data(), kKeyTile);
-          for (int64_t r = 0; r < rows; r++) {
-            T* ds = dS.data() + r * kKeyTile;
-            const T* p = P.data() + r * kKeyTile;
-            if (dropping) {
-              // A / P is the multiplier where P > 0; recompute it instead
-              apply_dropout(ds, a, bh, r0 + r, j0, n);
-            }
-            const T Dr = D[r];
-#pragma omp simd
-            for (int64_t j = 0; j < n; j++) ds[j] = p[j] * (ds[j] - Dr);
-          }
-          if (dq)  // dQ += dS K / sqrt(d_k)
-            gemm<T>(false, false, rows, d.dk, n, scale, dS.data(), kKeyTile, hd.K + j0 * a.lk.t, a.lk.t, T(1),
-                    dq + r0 * g.ldq.t, g.ldq.t);
-          if (dk)  // dK += dS^T Q / sqrt(d_k)
-            gemm<T>(true, false, n, d.dk, rows, scale, dS.data(), kKeyTile, hd.Q + r0 * a.lq.t, a.lq.t, T(1),
-                    dk + j0 * g.ldk.t, g.ldk.t);
+  const int64_t BH = d.B * d.H, work = BH * d.T * d.S * (d.dk + d.dv) * 2;
+  const int64_t q_tiles = (d.T + kBackwardRows - 1) / kBackwardRows, k_tiles = (d.S + kKeyTile - 1) / kKeyTile;
+  auto query_tile = [&](int64_t qt, int64_t& r0, int64_t& rows) {
+    r0 = qt * kBackwardRows;
+    rows = std::min(kBackwardRows, d.T - r0);
+    return visible_keys(r0 + rows - 1, a.causal, a.causal_offset, d.S);  // the tile's keys end here
+  };
+  if (BH >= max_threads()) {
+    parallel_for(BH, work, [&](int64_t i0, int64_t i1) {
+      BackwardScratch<T> w(dropping);
+      for (int64_t bh = i0; bh < i1; bh++) {
+        const Head<T> hd = head(a, bh);
+        const HeadGrads<T> out = head_grads(g, hd, true, true, true);
+        for (int64_t qt = 0; qt < q_tiles; qt++) {
+          int64_t r0, rows;
+          const int64_t kend = query_tile(qt, r0, rows);
+          row_dots(w.D.data(), a, g, hd, r0, rows);
+          for (int64_t j0 = 0; j0 < kend; j0 += kKeyTile)
+            backward_tile(a, g, hd, out, w, r0, rows, j0, std::min(kKeyTile, kend - j0), scale);
         }
       }
-    }
-  });
+    });
+    return;
+  }
+  if (g.dk || g.dv)
+    parallel_for(BH * k_tiles, work, [&](int64_t i0, int64_t i1) {
+      BackwardScratch<T> w(dropping);
+      for (int64_t item = i0; item < i1; item++) {
+        const Head<T> hd = head(a, item / k_tiles);
+        const HeadGrads<T> out = head_grads(g, hd, false, true, true);
+        const int64_t j0 = item % k_tiles * kKeyTile;
+        for (int64_t qt = 0; qt < q_tiles; qt++) {
+          int64_t r0, rows;
+          const int64_t kend = query_tile(qt, r0, rows);
+          if (kend <= j0) continue;  // the whole query tile is before this key tile
+          row_dots(w.D.data(), a, g, hd, r0, rows);
+          backward_tile(a, g, hd, out, w, r0, rows, j0, std::min(kKeyTile, kend - j0), scale);
+        }
+      }
+    });
+  if (g.dq)
+    parallel_for(BH * q_tiles, work, [&](int64_t i0, int64_t i1) {
+      BackwardScratch<T> w(dropping);
+      for (int64_t item = i0; item < i1; item++) {
+        const Head<T> hd = head(a, item / q_tiles);
+        const HeadGrads<T> out = head_grads(g, hd, true, false, false);
+        int64_t r0, rows;
+        const int64_t kend = query_tile(item % q_tiles, r0, rows);
+        row_dots(w.D.data(), a, g, hd, r0, rows);
+        for (int64_t j0 = 0; j0 < kend; j0 += kKeyTile)
+          backward_tile(a, g, hd, out, w, r0, rows, j0, std::min(kKeyTile, kend - j0), scale);
+      }
+    });
 }
 
 template bool flash_selects<float>(const AttentionArgs<float>&);
