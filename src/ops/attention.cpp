@@ -140,15 +140,19 @@ AttentionResult attention_impl(const Tensor& q_in, const Tensor& k_in, const Ten
   a.mask = mv;
   a.causal = causal;
   a.causal_offset = causal_offset;
-  const Saved s = attend(a, out, dropout_p, training, need_weights, autograd::needs_grad({q, k, v}), gen);
-  kernels::AttentionArgs<float> ba = backward_args(a, s);
-  ba.mask = mv;  // flash recomputes the masked scores; the closure holds `mask`, whose data this points to
-  autograd::record(out, op, {q, k, v}, [s, ba, mask](Node& n, const float* g) {
-    const kernels::AttentionDims& d = ba.d;
-    s.variant->backward(ba, {n.grad(0), dense_layout(d.H, d.T, d.dk), n.grad(1), dense_layout(d.H, d.S, d.dk),
-                             n.grad(2), dense_layout(d.H, d.S, d.dv), g, dense_layout(d.H, d.T, d.dv)});
-  });
-  return {out, s.weights};
+  const bool grad = autograd::needs_grad({q, k, v});
+  Saved s = attend(a, out, dropout_p, training, need_weights, grad, gen);
+  const Tensor weights = s.weights;
+  if (grad) {  // (the closure is built only when it is kept: at the seed's sizes its copies are measurable)
+    kernels::AttentionArgs<float> ba = backward_args(a, s);
+    ba.mask = mv;  // flash recomputes the masked scores; the closure holds `mask`, whose data this points to
+    autograd::record(out, op, {q, k, v}, [s = std::move(s), ba, mask](Node& n, const float* g) {
+      const kernels::AttentionDims& d = ba.d;
+      s.variant->backward(ba, {n.grad(0), dense_layout(d.H, d.T, d.dk), n.grad(1), dense_layout(d.H, d.S, d.dk),
+                               n.grad(2), dense_layout(d.H, d.S, d.dv), g, dense_layout(d.H, d.T, d.dv)});
+    });
+  }
+  return {out, weights};
 }
 
 }  // namespace
@@ -179,18 +183,22 @@ AttentionResult scaled_dot_product_attention_packed(const Tensor& qkv_in, bool c
   const float* p = qkv.const_data();
   kernels::AttentionArgs<float> a{{B, H, T, T, d, d}, p, lp, p + k_at, lp, p + v_at, lp, out.data(), layout_of(out)};
   a.causal = causal;
-  const Saved s = attend(a, out, dropout_p, training, need_weights, autograd::needs_grad({qkv}), gen);
-  // The backward pass adds dQ, dK and dV straight into the gradient of qkv, in the same layout.
-  const kernels::AttentionArgs<float> ba = backward_args(a, s);
-  autograd::record(out, op, {qkv}, [s, ba, lp, k_at, v_at](Node& n, const float* g) {
-    float* dp = n.grad(0);
-    if (!dp) return;
-    kernels::AttentionArgs<float> a = ba;
-    const float* p = n.inputs[0].const_data();
-    a.q = p, a.k = p + k_at, a.v = p + v_at;
-    s.variant->backward(a, {dp, lp, dp + k_at, lp, dp + v_at, lp, g, dense_layout(a.d.H, a.d.T, a.d.dv)});
-  });
-  return {out, s.weights};
+  const bool grad = autograd::needs_grad({qkv});
+  Saved s = attend(a, out, dropout_p, training, need_weights, grad, gen);
+  const Tensor weights = s.weights;
+  if (grad) {
+    // The backward pass adds dQ, dK and dV straight into the gradient of qkv, in the same layout.
+    const kernels::AttentionArgs<float> ba = backward_args(a, s);
+    autograd::record(out, op, {qkv}, [s = std::move(s), ba, lp, k_at, v_at](Node& n, const float* g) {
+      float* dp = n.grad(0);
+      if (!dp) return;
+      kernels::AttentionArgs<float> a = ba;
+      const float* p = n.inputs[0].const_data();
+      a.q = p, a.k = p + k_at, a.v = p + v_at;
+      s.variant->backward(a, {dp, lp, dp + k_at, lp, dp + v_at, lp, g, dense_layout(a.d.H, a.d.T, a.d.dv)});
+    });
+  }
+  return {out, weights};
 }
 
 Tensor causal_mask(int64_t T, int64_t S) {
