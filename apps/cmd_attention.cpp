@@ -82,6 +82,8 @@ int run_attention(const AttentionArgs& a) {
            c.n_layer, " layers (0 to ", c.n_layer - 1, "; omit --layer for all)");
 
   model.eval();
+  for (int64_t l = 0; l < c.n_layer; l++)  // ask for the weights: a long text runs flash attention, which keeps none
+    model.transformer.block(static_cast<size_t>(l)).attn.need_weights = true;
   {
     NoGradGuard no_grad;
     model.forward(ids_to_tensor(ids, {1, T}));

@@ -38,8 +38,9 @@ int run_forward(const ForwardOptions& o) {
     } catch (const Error& e) {
       throw Error(o.weights + ": " + e.what());
     }
+    mha.need_weights = !o.attention_weights.empty();
     y = mha(x, x, x, mask);
-    attn = mha.attention_weights();
+    if (mha.need_weights) attn = mha.attention_weights();
   } else {
     const int64_t d_ff = o.d_ff > 0 ? o.d_ff : 4 * o.d_model;
     nn::BlockOptions bo;
@@ -53,8 +54,9 @@ int run_forward(const ForwardOptions& o) {
     } catch (const Error& e) {
       throw Error(o.weights + ": " + e.what());
     }
+    block.attention.need_weights = !o.attention_weights.empty();
     y = block(x, mask);
-    attn = block.attention.attention_weights();
+    if (block.attention.need_weights) attn = block.attention.attention_weights();
   }
   io::save_npy(o.output, y);
   if (!o.attention_weights.empty()) io::save_npy(o.attention_weights, attn);

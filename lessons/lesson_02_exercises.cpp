@@ -190,6 +190,7 @@ of the library's Trainer, a few seconds) and then looks at what its heads do on 
   const std::string sentence = "the cat sat on the mat.";
   const std::vector<int64_t> ids = tok.encode(sentence);
   model.eval();
+  model.transformer.block(0).attn.need_weights = true;  // ask for them: long sequences would otherwise keep none
   {
     NoGradGuard no_grad;
     model.forward(ids_to_tensor(ids, {1, static_cast<int64_t>(ids.size())}));

@@ -89,21 +89,31 @@ TEST(Modules, EvalModeIsDeterministic) {
   EXPECT_NE(block(x).to_vector(), block(x).to_vector());
 }
 
+// A run that asks for the weights against one that does not, bit for bit: at a short sequence (whose
+// kernel keeps them anyway) and at a long one (flash attention, which makes them only when asked).
 TEST(Modules, AskingForAttentionWeightsNeverChangesTheOutput) {
   set_seed(2);
-  nn::MultiHeadAttention mha(32, 4);
-  Tensor x = randn({2, 6, 32});
-  Tensor y1 = mha(x, x, x);
-  Tensor w = mha.attention_weights();
-  EXPECT_EQ(w.shape(), (std::vector<int64_t>{2, 4, 6, 6}));
-  Tensor y2 = mha(x, x, x);
-  EXPECT_EQ(y1.to_vector(), y2.to_vector());
-  // rows of the weights sum to 1
-  auto v = w.to_vector();
-  for (size_t r = 0; r < v.size() / 6; r++) {
-    float s = 0;
-    for (int j = 0; j < 6; j++) s += v[r * 6 + j];
-    EXPECT_NEAR(s, 1.0f, 1e-6);
+  nn::MultiHeadAttention mha(32, 4, 0.0, /*causal=*/true);
+  for (int64_t T : {6, 300}) {
+    SCOPED_TRACE("T=" + std::to_string(T));
+    Tensor x = randn({2, T, 32});
+    mha.need_weights = false;
+    Tensor y_not_asked = mha(x, x, x);
+    if (T == 300)  // flash kept none, and says how to have them
+      EXPECT_THROW(mha.attention_weights(), Error);
+    mha.need_weights = true;
+    Tensor y_asked = mha(x, x, x);
+    EXPECT_EQ(y_not_asked.to_vector(), y_asked.to_vector());
+    Tensor w = mha.attention_weights();
+    EXPECT_EQ(w.shape(), (Shape{2, 4, T, T}));
+    // rows of the weights sum to 1, and nothing above the diagonal
+    auto v = w.to_vector();
+    for (size_t r = 0; r < v.size() / T; r++) {
+      double s = 0;
+      for (int64_t j = 0; j < T; j++) s += v[r * T + j];
+      EXPECT_NEAR(s, 1.0, 1e-6);
+      for (int64_t j = r % T + 1; j < T; j++) EXPECT_EQ(v[r * T + j], 0.0f);
+    }
   }
 }
 

@@ -179,5 +179,27 @@ TEST(OpsTorch, ScaledDotProductAttentionPackedRejectsBadShapes) {
   EXPECT_THROW(scaled_dot_product_attention_packed(Tensor::zeros({2, 4, 3, 3, 8}), true, 1.0, true), Error);
 }
 
+// Long sequences run flash attention (no weights kept): against PyTorch, forward within 1e-5 and
+// gradients within 1e-5 relative, and with the weights asked for, those too.
+TEST(OpsTorch, ScaledDotProductAttentionFlash) {
+  const RefFile& ref = ops_ref();
+  for (const char* name : {"sdpa_flash_causal", "sdpa_flash_masked", "sdpa_flash_cross", "sdpa_flash_one_query",
+                           "sdpa_flash_kv_offset"}) {
+    const std::string n = name;
+    Tensor mask = ref.has(n + ".mask") ? ref[n + ".mask"] : Tensor();
+    const bool causal = n == "sdpa_flash_causal" || n == "sdpa_flash_kv_offset";
+    check_op(n, 3, [&](auto& x) {
+      const int64_t offset = x[1].size(2) - x[0].size(2);
+      AttentionResult r = scaled_dot_product_attention(x[0], x[1], x[2], mask, causal, 0.0, false, offset);
+      EXPECT_FALSE(r.weights.defined()) << n << ": the flash path keeps no weights";
+      AttentionResult w = scaled_dot_product_attention_with_weights(x[0], x[1], x[2], mask, causal, 0.0, false, offset);
+      EXPECT_EQ(w.output.to_vector(), r.output.to_vector()) << n << ": asking for the weights changed the output";
+      EXPECT_TRUE(test::close_abs(w.weights, ref[n + ".weights"], 1e-6f)) << n << " weights";
+      return r.output;
+    });
+  }
+  check_op("sdpa_packed_flash", 1, [&](auto& x) { return scaled_dot_product_attention_packed(x[0], true).output; });
+}
+
 }  // namespace
 }  // namespace lj

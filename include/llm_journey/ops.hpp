@@ -93,25 +93,43 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen = defaul
 // --- attention ---------------------------------------------------------------------------------
 struct AttentionResult {
   Tensor output;   // (B, H, T, d_v)
-  Tensor weights;  // (B, H, T, S): softmax(QK^T/sqrt(d_k)) before dropout, rows of masked keys 0
+  Tensor weights;  // (B, H, T, S): softmax(QK^T/sqrt(d_k)) before dropout, rows of masked keys 0;
+                   // undefined when the kernel kept none and they were not asked for (see below)
 };
 // softmax(Q K^T / sqrt(d_k)) V over q (B,H,T,d_k), k (B,H,S,d_k), v (B,H,S,d_v).
 //   mask:   optional, broadcastable to (B,H,T,S); non-zero (true) means "may attend", zero blocks.
 //   causal: query i may attend keys j <= i + causal_offset (use causal_offset = S - T when the
 //           queries are the last T of S positions, as in generation with a KV cache).
 // A query with no key allowed gets all-zero weights and a zero output, never NaN.
+//
+// The kernel is chosen by the shapes alone. Up to T x S = 256 x 256 scores per head, a kernel that
+// keeps the weights for its backward pass runs, and they come back in `weights` at no extra cost;
+// its dropout draws torch's masks (bernoulli over (B,H,T,S) in order), so a seeded run matches
+// PyTorch's. Beyond that, flash attention runs: O(T) memory, the weights never stored, `weights`
+// undefined, and its dropout masks drawn by a hash inside the tiles (same keep probability and
+// scaling as torch, not torch's masks).
 AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                              const Tensor& mask = Tensor(), bool causal = false,
                                              double dropout_p = 0.0, bool training = false,
                                              int64_t causal_offset = 0,
                                              Generator& gen = default_generator());
+// The same, and `weights` always defined: on the flash path they are computed after the output
+// (which they never change) from each row's log-sum-exp, B x H x T x S floats more (at T = S = 4096
+// and 8 heads, 512 MB). For looking at them, not for training.
+AttentionResult scaled_dot_product_attention_with_weights(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                          const Tensor& mask = Tensor(), bool causal = false,
+                                                          double dropout_p = 0.0, bool training = false,
+                                                          int64_t causal_offset = 0,
+                                                          Generator& gen = default_generator());
 
 // The same over packed projections, qkv (B, T, 3, H, d) = [Q | K | V] (a fused c_attn's output viewed
 // so): self-attention, S = T, d_k = d_v = d. Equal to calling scaled_dot_product_attention on the
 // three (B, H, T, d) views qkv.select(2, i).transpose(1, 2); but its backward pass writes dQ, dK and
 // dV straight into the gradient of qkv, not through three views that each scatter theirs.
+// need_weights: as scaled_dot_product_attention_with_weights.
 AttentionResult scaled_dot_product_attention_packed(const Tensor& qkv, bool causal = false, double dropout_p = 0.0,
-                                                    bool training = false, Generator& gen = default_generator());
+                                                    bool training = false, Generator& gen = default_generator(),
+                                                    bool need_weights = false);
 
 // A (T, S) mask with ones where key j <= query i: causal attention as an explicit mask.
 Tensor causal_mask(int64_t T, int64_t S = -1);

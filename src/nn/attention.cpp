@@ -57,10 +57,19 @@ Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& key, const
   Tensor Q = w_q(query).view({B, T, num_heads, d_k}).transpose(1, 2);
   Tensor K = w_k(key).view({B, S, num_heads, d_k}).transpose(1, 2);
   Tensor V = w_v(value).view({B, S, num_heads, d_k}).transpose(1, 2);
-  AttentionResult r = scaled_dot_product_attention(Q, K, V, mask, causal, dropout, is_training());
+  AttentionResult r = need_weights ? scaled_dot_product_attention_with_weights(Q, K, V, mask, causal, dropout, is_training())
+                                    : scaled_dot_product_attention(Q, K, V, mask, causal, dropout, is_training());
   attention_weights_ = r.weights;
+  last_scores_ = {B, num_heads, T, S};
   // Concatenate the heads: (B, H, T, d_k) -> (B, T, H, d_k) -> (B, T, d_model), then W^O.
   return w_o(r.output.transpose(1, 2).reshape({B, T, d_model}));
+}
+
+const Tensor& MultiHeadAttention::attention_weights() const {
+  LJ_CHECK(attention_weights_.defined(), "MultiHeadAttention: no attention weights were kept by the last forward ",
+           "(scores ", last_scores_, " ran flash attention, which stores none); set need_weights = true before the ",
+           "forward to have them (B*H*T*S floats)");
+  return attention_weights_;
 }
 
 std::string MultiHeadAttention::extra_repr() const {

@@ -106,10 +106,12 @@ Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, size_t laye
   // [Q K V] = c_attn(x): (B, T, 3C) viewed as (B, T, 3, H, hd); each third as (B, H, T, hd), a view.
   Tensor qkv = c_attn(x).view({B, T, 3, n_head, hd});
   AttentionResult r;
+  int64_t S = T;  // the keys
   if (!cache) {
     // Attention over the packed projections: the same as over the three views below, but the
     // backward pass writes dQ, dK and dV straight into c_attn's output gradient.
-    r = scaled_dot_product_attention_packed(qkv, /*causal=*/true, dropout, is_training());
+    r = scaled_dot_product_attention_packed(qkv, /*causal=*/true, dropout, is_training(), default_generator(),
+                                            need_weights);
   } else {
     Tensor q = qkv.select(2, 0).transpose(1, 2);
     Tensor k = qkv.select(2, 1).transpose(1, 2);
@@ -120,11 +122,22 @@ Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, size_t laye
     k = cache->k[layer].slice(2, 0, start + T);
     v = cache->v[layer].slice(2, 0, start + T);
     // the new queries are the last T of start + T positions
-    r = scaled_dot_product_attention(q, k, v, Tensor(), /*causal=*/true, dropout, is_training(), start);
+    S = start + T;
+    r = need_weights ? scaled_dot_product_attention_with_weights(q, k, v, Tensor(), /*causal=*/true, dropout,
+                                                                 is_training(), start)
+                     : scaled_dot_product_attention(q, k, v, Tensor(), /*causal=*/true, dropout, is_training(), start);
   }
-  attention_weights_ = r.weights.detach();
+  attention_weights_ = r.weights.defined() ? r.weights.detach() : Tensor();
+  last_scores_ = {B, n_head, T, S};
   // (B, H, T, hd) -> (B, T, H, hd) -> (B, T, C): the output is stored as (B, T, H, hd), so this is free.
   return project_add(c_proj, resid_dropout, r.output.transpose(1, 2).reshape({B, T, n_embd}), residual);
+}
+
+const Tensor& CausalSelfAttention::attention_weights() const {
+  LJ_CHECK(attention_weights_.defined(), "CausalSelfAttention: no attention weights were kept by the last forward ",
+           "(scores ", last_scores_, " ran flash attention, which stores none); set need_weights = true before the ",
+           "forward to have them (B*H*T*S floats)");
+  return attention_weights_;
 }
 
 std::string CausalSelfAttention::extra_repr() const {

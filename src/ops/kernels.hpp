@@ -67,11 +67,19 @@ struct MaskView {
   const float* data = nullptr;
   int64_t b = 0, h = 0, t = 0, s = 0;
 };
+// The flash path's dropout: each (b, h, i, j) kept with probability 1 - p by a hash of (seed, its
+// index), so the backward pass draws the same mask without storing it. p = 0: none.
+struct FlashDropout {
+  uint64_t seed = 0;
+  double p = 0.0;
+};
 // weights (B,H,T,S) contiguous: the softmax, saved for backward.
 // drop (B,H,T,S) or null: dropout multipliers (0 or 1/(1-p)) applied to the weights before @ V.
 template <typename T>
 void attention_forward(T* out, Layout lo, T* weights, const T* drop, const T* q, Layout lq, const T* k, Layout lk,
                        const T* v, Layout lv, MaskView mask, bool causal, int64_t causal_offset, AttentionDims d);
+// These two run the materialized variants (src/ops/attention/): the first of heads-in-lanes,
+// short-rows and gemm-rows that takes the shape. The op itself may choose flash (O(T) memory).
 // dq, dk, dv may be null, each with its own layout. Accumulates.
 template <typename T>
 void attention_backward(T* dq, Layout ldq, T* dk, Layout ldk, T* dv, Layout ldv, const T* dout, Layout ldo, const T* weights, const T* drop, const T* q,

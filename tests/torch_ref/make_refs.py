@@ -213,6 +213,29 @@ def ops():
         f = sdpa(None, causal)
         grad_case(name, lambda qkv: f(*(qkv[:, :, i].transpose(1, 2) for i in range(3))), (B, T, 3, H, d))
         t[f"{name}.weights"] = t_w[0]
+    # long sequences (more than 256 x 256 scores per head), where flash attention runs: T not a multiple
+    # of its tiles (64 queries, 256 keys), a mask with a fully blocked row, cross-attention with S != T,
+    # one query over many keys, the KV-cache offset (queries the last T of S positions: an explicit
+    # mask here, our causal flag with offset S - T there), and packed projections
+    for name, mask, causal, (B, H, T, S, dk, dv) in [
+            ("sdpa_flash_causal", None, True, (1, 2, 300, 300, 16, 12)),
+            ("sdpa_flash_masked", "blocked_row", False, (2, 1, 263, 270, 8, 8)),
+            ("sdpa_flash_cross", None, False, (1, 2, 200, 530, 8, 4)),
+            ("sdpa_flash_one_query", None, False, (1, 1, 1, 66000, 4, 4)),
+            ("sdpa_flash_kv_offset", "kv_offset", False, (1, 2, 270, 333, 8, 8))]:
+        t_w = []
+        m = None
+        if mask == "blocked_row":
+            m = torch.rand(B, 1, T, S) > 0.3
+            m[1, 0, 2] = False
+            t[f"{name}.mask"] = m.float()
+        elif mask == "kv_offset":
+            m = torch.ones(T, S, dtype=torch.bool).tril(S - T)
+        grad_case(name, sdpa(m, causal), (B, H, T, dk), (B, H, S, dk), (B, H, S, dv))
+        t[f"{name}.weights"] = t_w[0]
+    t_w = []
+    f = sdpa(None, True)
+    grad_case("sdpa_packed_flash", lambda qkv: f(*(qkv[:, :, i].transpose(1, 2) for i in range(3))), (1, 300, 3, 2, 16))
     save(t, os.path.join(OUT, "ops.safetensors"))
 
 

@@ -42,9 +42,13 @@ class MultiHeadAttention : public Module {
   Tensor operator()(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& mask = Tensor()) {
     return forward(query, key, value, mask);
   }
-  // The weights of the last forward, per head (B, H, T, S), before dropout. Recording them is free
-  // (the backward pass needs them anyway) and never changes the output.
-  const Tensor& attention_weights() const { return attention_weights_; }
+  // The weights of the last forward, per head (B, H, T, S), before dropout. Short sequences (up to
+  // 256 x 256 scores per head) keep them for free: their kernel's backward pass needs them anyway.
+  // Longer ones run flash attention, which stores none: set need_weights before the forward to have
+  // them made (B x H x T x S floats more); without it this is an Error naming the shapes. Asking
+  // never changes the output.
+  const Tensor& attention_weights() const;
+  bool need_weights = false;
 
   std::string type_name() const override { return "MultiHeadAttention"; }
   std::string extra_repr() const override;
@@ -57,6 +61,7 @@ class MultiHeadAttention : public Module {
 
  private:
   Tensor attention_weights_;
+  Shape last_scores_;  // (B, H, T, S) of the last forward
 };
 
 }  // namespace lj::nn

@@ -61,9 +61,12 @@ class CausalSelfAttention : public Module {
   // (B, T, C), returns residual + the attention's output, the sum taken inside c_proj's product.
   Tensor forward(const Tensor& x, KVCache* cache = nullptr, size_t layer = 0, const Tensor& residual = Tensor());
   // The weights of the last forward, per head (B, H, T, S), before dropout, cut from the graph: the
-  // rows are the queries, the columns the keys (S = T without a cache). Recording them is free (the
-  // backward pass keeps them anyway) and never changes the output.
-  const Tensor& attention_weights() const { return attention_weights_; }
+  // rows are the queries, the columns the keys (S = T without a cache). Short sequences keep them for
+  // free (their kernel's backward pass needs them); longer ones run flash attention, which stores
+  // none: set need_weights before the forward to have them made (B x H x T x S floats more). Without
+  // it this is an Error naming the shapes. Asking never changes the output.
+  const Tensor& attention_weights() const;
+  bool need_weights = false;
   std::string type_name() const override { return "CausalSelfAttention"; }
   std::string extra_repr() const override;
   void visit(Visitor& v) override;
@@ -75,6 +78,7 @@ class CausalSelfAttention : public Module {
 
  private:
   Tensor attention_weights_;
+  Shape last_scores_;  // (B, H, T, S) of the last forward
 };
 
 class MLP : public UnaryModule {
