@@ -1,6 +1,7 @@
 // Generation at batch 1, GPT-2 124M's shape with random weights, against the memory-bandwidth limit.
 //
 //   bench_decode bandwidth           a STREAM-like read kernel: GB/s reading 1 GiB, best of N
+//   bench_decode matvec DTYPE [reps] one product over GPT-2's lm_head (50257 x 768), GB/s of weights
 //   bench_decode decode DTYPE [N]    fp32 | bf16 | int8: prefill of a 512-token prompt, then N decoded
 //                                    tokens (default 64), best of 3; peak memory
 //
@@ -56,6 +57,27 @@ int bandwidth(int reps) {
   return sink == 42 ? 1 : 0;
 }
 
+// One matrix-vector product over a packed (50257, 768) matrix, GPT-2's lm_head: GB/s of weights read,
+// best of `reps`. Against `bandwidth`, this separates the kernel from the rest of a decoding step.
+int matvec(const std::string& dtype, int reps) {
+  const int64_t N = 50257, K = 768;
+  std::vector<float> w(static_cast<size_t>(N * K)), x(static_cast<size_t>(K)), y(static_cast<size_t>(N));
+  Generator gen(0);
+  for (auto& v : w) v = static_cast<float>(gen.uniform_double(-0.1, 0.1));
+  for (auto& v : x) v = static_cast<float>(gen.uniform_double(-1, 1));
+  nn::PackedMatrix p(w.data(), N, K, nn::parse_weight_format(dtype));
+  w = {};
+  double best = 1e30;
+  for (int r = 0; r < reps; r++) {
+    const double t0 = now();
+    p.matmul(y.data(), x.data(), 1, nullptr, false);
+    best = std::min(best, now() - t0);
+  }
+  std::printf("matvec %s (50257 x 768): %.1f MB in %.2f ms, %.2f GB/s (best of %d)\n", dtype.c_str(),
+              static_cast<double>(p.bytes()) / 1e6, 1e3 * best, static_cast<double>(p.bytes()) / best / 1e9, reps);
+  return y[0] == 12345.0f ? 1 : 0;
+}
+
 int decode(const std::string& dtype, int64_t n_new) {
   nn::GPTConfig c{.block_size = 1024, .vocab_size = 50257, .n_layer = 12, .n_head = 12, .n_embd = 768, .bias = true};
   nn::DecoderOptions o{.format = nn::parse_weight_format(dtype), .gelu_tanh = true};
@@ -96,7 +118,8 @@ int main(int argc, char** argv) {
   lj::init_runtime(argc, argv);
   const std::string what = argc > 1 ? argv[1] : "";
   if (what == "bandwidth") return bandwidth(argc > 2 ? std::atoi(argv[2]) : 10);
+  if (what == "matvec" && argc > 2) return matvec(argv[2], argc > 3 ? std::atoi(argv[3]) : 20);
   if (what == "decode" && argc > 2) return decode(argv[2], argc > 3 ? std::atoll(argv[3]) : 64);
-  std::fprintf(stderr, "usage: bench_decode bandwidth [reps] | bench_decode decode fp32|bf16|int8 [tokens]\n");
+  std::fprintf(stderr, "usage: bench_decode bandwidth [reps] | matvec fp32|bf16|int8 [reps] | decode fp32|bf16|int8 [tokens]\n");
   return 2;
 }

@@ -11,7 +11,7 @@ namespace {
 
 #define LJ_AVX2 __attribute__((target("avx2,fma")))
 
-constexpr int R = 4;  // rows per pass
+constexpr int R = 4;  // rows per pass (a compile-time count, so that the sums stay in registers)
 
 LJ_AVX2 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -31,10 +31,10 @@ inline float bits_float(uint32_t u) {
   return f;
 }
 
-template <typename W>
-LJ_AVX2 void rows_fp(float* y, const W* w, const float* x, int64_t n, int rows, int64_t K) {
-  __m256 acc[R];
-  for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+template <typename W, int rows>
+LJ_AVX2 void rows_fp(float* y, const W* w, const float* x, int64_t n, int64_t K) {
+  __m256 acc[rows];
+  for (int r = 0; r < rows; r++) acc[r] = _mm256_setzero_ps();
   int64_t k = 0;
   for (; k + 8 <= K; k += 8) {
     const __m256 xv = _mm256_loadu_ps(x + k);
@@ -60,8 +60,13 @@ LJ_AVX2 void rows_fp(float* y, const W* w, const float* x, int64_t n, int rows, 
 template <typename W>
 LJ_AVX2 void matvec_fp(float* y, const W* w, const float* x, int64_t r0, int64_t r1, int64_t K) {
   int64_t n = r0;
-  for (; n + R <= r1; n += R) rows_fp<W>(y, w, x, n, R, K);
-  if (n < r1) rows_fp<W>(y, w, x, n, static_cast<int>(r1 - n), K);
+  for (; n + R <= r1; n += R) rows_fp<W, R>(y, w, x, n, K);
+  switch (r1 - n) {  // the rows left, fewer than R
+    case 3: rows_fp<W, 3>(y, w, x, n, K); break;
+    case 2: rows_fp<W, 2>(y, w, x, n, K); break;
+    case 1: rows_fp<W, 1>(y, w, x, n, K); break;
+    default: break;
+  }
 }
 
 LJ_AVX2 void f32_avx2(float* y, const float* W, const float* x, int64_t r0, int64_t r1, int64_t K) {
@@ -71,10 +76,11 @@ LJ_AVX2 void bf16_avx2(float* y, const uint16_t* W, const float* x, int64_t r0, 
   matvec_fp<uint16_t>(y, W, x, r0, r1, K);
 }
 
-LJ_AVX2 void rows_q8(float* y, const int8_t* q, const float* scales, const float* x, int64_t n, int rows, int64_t K) {
+template <int rows>
+LJ_AVX2 void rows_q8(float* y, const int8_t* q, const float* scales, const float* x, int64_t n, int64_t K) {
   const int64_t nb = q8_blocks(K), full = K / kQ8Block;
-  __m256 acc[R];
-  for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+  __m256 acc[rows];
+  for (int r = 0; r < rows; r++) acc[r] = _mm256_setzero_ps();
   for (int64_t b = 0; b < full; b++) {
     const int64_t k = b * kQ8Block;
     const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8), x2 = _mm256_loadu_ps(x + k + 16),
@@ -102,8 +108,13 @@ LJ_AVX2 void rows_q8(float* y, const int8_t* q, const float* scales, const float
 LJ_AVX2 void q8_avx2(float* y, const int8_t* q, const float* scales, const float* x, int64_t r0, int64_t r1,
                      int64_t K) {
   int64_t n = r0;
-  for (; n + R <= r1; n += R) rows_q8(y, q, scales, x, n, R, K);
-  if (n < r1) rows_q8(y, q, scales, x, n, static_cast<int>(r1 - n), K);
+  for (; n + R <= r1; n += R) rows_q8<R>(y, q, scales, x, n, K);
+  switch (r1 - n) {  // the rows left, fewer than R
+    case 3: rows_q8<3>(y, q, scales, x, n, K); break;
+    case 2: rows_q8<2>(y, q, scales, x, n, K); break;
+    case 1: rows_q8<1>(y, q, scales, x, n, K); break;
+    default: break;
+  }
 }
 
 bool avx2_supported() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
