@@ -63,11 +63,10 @@ int run_generate(const GenerateArgs& a) {
   if (static_cast<int64_t>(ids.size()) > block)
     std::fprintf(stderr, "generate: the prompt has %zu tokens; the model sees the last %lld (block_size)\n", ids.size(),
                  static_cast<long long>(block));
-  write(a.prompt);
-
   Generator gen(a.seed);
   const nn::SampleOptions so{.temperature = a.temperature, .top_k = a.top_k, .use_cache = !a.no_cache};
-  data::Utf8Stream stream;
+  data::Utf8Stream stream;  // the prompt too: it may end inside a character that the first token completes
+  write(stream.push(a.prompt));
   std::vector<int64_t> all = ids;
   const double t0 = now();
   const float* logits = decoder.append(ids);  // the prompt in one pass

@@ -11,6 +11,7 @@
 #include "data/data_test_util.hpp"
 #include "gpt/hf_dir.hpp"
 #include "llm_journey/data/unicode.hpp"
+#include "llm_journey/train.hpp"
 
 using namespace lj;
 
@@ -102,4 +103,24 @@ TEST(GenerateCli, BadOptionsAreNamed) {
   r = run("--model /nonexistent/gpt2");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("/nonexistent/gpt2 is not a directory"), std::string::npos) << r.err;
+}
+
+TEST(GenerateCli, CheckpointsWrittenByTrainStillGenerate) {
+  const std::string text = data::read_text_file(test::shakespeare_path()).substr(0, 20000);
+  data::CharTokenizer tok = data::CharTokenizer::from_text(text);
+  data::Dataset ds(text, tok);
+  train::TrainConfig cfg;
+  cfg.model = nn::GPTConfig{.block_size = 16, .vocab_size = tok.vocab_size(), .n_layer = 1, .n_head = 2, .n_embd = 16};
+  cfg.max_iters = 2;
+  train::Trainer trainer(cfg, ds, tok);
+  const std::string dir = test::temp_dir("gen_cli_ckpt");
+  trainer.save_checkpoint(dir + "/checkpoint.safetensors");
+  for (const char* dtype : {"fp32", "int8"}) {
+    const CliRun r = run("--checkpoint " + dir + "/checkpoint.safetensors --dtype " + dtype +
+                         " --prompt First --max-new-tokens 40");  // past block_size: the context slides
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("First", 0), 0u);
+    EXPECT_EQ(r.out.size(), 5u + 40u + 1u);  // one character per token, and a newline
+  }
+  std::filesystem::remove_all(dir);
 }
