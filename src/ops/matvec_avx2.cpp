@@ -31,12 +31,24 @@ inline float bits_float(uint32_t u) {
   return f;
 }
 
+// The rows of a pass are contiguous, read together at `step` bytes per iteration: a prefetch
+// kPrefetch bytes ahead of that front keeps more memory reads in flight than the hardware
+// prefetcher alone (a prefetch past the end of the matrix is harmless: it never faults). Measured on
+// GPT-2's lm_head, one thread: bf16 and int8 read faster with it, float32 did not (4 lines per step
+// already keep the hardware prefetcher ahead), so float32 goes without.
+constexpr uintptr_t kPrefetch = 4096;
+LJ_AVX2 inline void prefetch_ahead(const void* group, uintptr_t consumed, uintptr_t step) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(group) + consumed + kPrefetch;
+  for (uintptr_t o = 0; o < step; o += 64) _mm_prefetch(reinterpret_cast<const char*>(a + o), _MM_HINT_T0);
+}
+
 template <typename W, int rows>
 LJ_AVX2 void rows_fp(float* y, const W* w, const float* x, int64_t n, int64_t K) {
   __m256 acc[rows];
   for (int r = 0; r < rows; r++) acc[r] = _mm256_setzero_ps();
   int64_t k = 0;
   for (; k + 8 <= K; k += 8) {
+    if (sizeof(W) == 2 && k % 16 == 0) prefetch_ahead(w + n * K, static_cast<uintptr_t>(k) * rows * sizeof(W), 16 * rows * sizeof(W));
     const __m256 xv = _mm256_loadu_ps(x + k);
     for (int r = 0; r < rows; r++) {
       const W* p = w + (n + r) * K + k;
@@ -83,6 +95,7 @@ LJ_AVX2 void rows_q8(float* y, const int8_t* q, const float* scales, const float
   for (int r = 0; r < rows; r++) acc[r] = _mm256_setzero_ps();
   for (int64_t b = 0; b < full; b++) {
     const int64_t k = b * kQ8Block;
+    prefetch_ahead(q + n * K, static_cast<uintptr_t>(k) * rows, kQ8Block * rows);
     const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8), x2 = _mm256_loadu_ps(x + k + 16),
                  x3 = _mm256_loadu_ps(x + k + 24);
     for (int r = 0; r < rows; r++) {

@@ -41,6 +41,17 @@ inline float bits_float(uint32_t u) {
   return f;
 }
 
+// The rows of a pass are contiguous, read together at `step` bytes per iteration: a prefetch
+// kPrefetch bytes ahead of that front keeps more memory reads in flight than the hardware
+// prefetcher alone (a prefetch past the end of the matrix is harmless: it never faults). Measured on
+// GPT-2's lm_head, one thread: bf16 and int8 read faster with it, float32 did not (4 lines per step
+// already keep the hardware prefetcher ahead), so float32 goes without.
+constexpr uintptr_t kPrefetch = 4096;
+LJ_AVX512 inline void prefetch_ahead(const void* group, uintptr_t consumed, uintptr_t step) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(group) + consumed + kPrefetch;
+  for (uintptr_t o = 0; o < step; o += 64) _mm_prefetch(reinterpret_cast<const char*>(a + o), _MM_HINT_T0);
+}
+
 // rows n..n+rows-1 (rows <= R): f32 and bf16 share this loop, templated on the weight type.
 template <typename W, int rows>
 LJ_AVX512 void rows_fp(float* y, const W* w, const float* x, int64_t n, int64_t K) {
@@ -48,6 +59,7 @@ LJ_AVX512 void rows_fp(float* y, const W* w, const float* x, int64_t n, int64_t 
   for (int r = 0; r < rows; r++) acc[r] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 16 <= K; k += 16) {
+    if constexpr (sizeof(W) == 2) prefetch_ahead(w + n * K, static_cast<uintptr_t>(k) * rows * sizeof(W), 16 * rows * sizeof(W));
     const __m512 xv = _mm512_loadu_ps(x + k);
     for (int r = 0; r < rows; r++) {
       const W* p = w + (n + r) * K + k;
@@ -94,6 +106,7 @@ LJ_AVX512 void rows_q8(float* y, const int8_t* q, const float* scales, const flo
   for (int r = 0; r < rows; r++) acc[r] = _mm512_setzero_ps();
   for (int64_t b = 0; b < full; b++) {
     const int64_t k = b * kQ8Block;
+    prefetch_ahead(q + n * K, static_cast<uintptr_t>(k) * rows, kQ8Block * rows);
     const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
     for (int r = 0; r < rows; r++) {
       const int8_t* p = q + (n + r) * K + k;
