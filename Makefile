@@ -53,6 +53,8 @@ test-sanitize: setup-test
 	@cd $(SAN_BUILD) && ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	   ctest --output-on-failure -j $(JOBS) -LE slow
 
+# Our layers and products side by side with the current PyTorch from PyPI, which this installs into
+# $(BUILD)/bench-venv (about 5 GB, once; the tests use Debian's python3-torch).
 bench: build
 	@bench/compare.sh $(BUILD)
 

@@ -101,7 +101,7 @@ if args.torch_child:
     print(json.dumps({tag: torch_cases(c) for tag, c in CASES.items()}))
     sys.exit(0)
 
-ours, torch_best, blas_core = {}, {}, ""
+ours, torch_best = {}, {}
 for _ in range(args.rounds):
     report = json.loads(subprocess.run(
         [os.path.join(args.build, "bench", "bench_layers"), "--benchmark_format=json",
@@ -112,12 +112,8 @@ for _ in range(args.rounds):
             name = b.get("run_name", b["name"])
             if name not in ours or b["real_time"] < ours[name]["real_time"]:
                 ours[name] = b
-    # The same OpenBLAS kernels for both: Debian's OpenBLAS falls back to slow generic kernels on CPUs
-    # it does not know; our binaries then choose the core type (runtime.hpp), and torch gets the same.
-    blas_core = report["context"].get("blas_core", "")
+    gemm_isa = report["context"].get("gemm_isa", "")
     torch_env = dict(env, OMP_WAIT_POLICY="PASSIVE")
-    if blas_core and "OPENBLAS_CORETYPE" not in os.environ:
-        torch_env["OPENBLAS_CORETYPE"] = blas_core
     for torch_threads in sorted({args.threads, 1}, reverse=True):
         child = subprocess.run([sys.executable, os.path.abspath(__file__), args.build, "--torch-child",
                                 f"--threads={args.threads}", f"--torch-threads={torch_threads}",
@@ -129,9 +125,15 @@ for _ in range(args.rounds):
                 cur = [(t, torch_threads) for t in times]
                 torch_best[tag][name] = cur if prev is None else [min(a, b) for a, b in zip(prev, cur)]
 
-peak = ours["BM_PeakSGEMM"]["flops"] / (ours["BM_PeakSGEMM"]["real_time"] * 1e-3)
-print(f"threads: {args.threads}; OpenBLAS core: {blas_core} (both); measured fp32 peak (OpenBLAS SGEMM 2048^3): {peak / 1e9:.0f} GFLOP/s"
-      f" (nominal ~230 GFLOP/s on 2 cores); best of {args.rounds} processes x {args.repetitions} runs per side;"
+sgemm = ours["BM_PeakSGEMM"]["flops"] / (ours["BM_PeakSGEMM"]["real_time"] * 1e-3)
+# % of peak: the machine's measured fp32 FMA peak (bench_peak: 256- and 512-bit registers, the larger)
+fma = json.loads(subprocess.run([os.path.join(args.build, "bench", "bench_peak"), "--json"], env=env, check=True,
+                                capture_output=True, text=True).stdout)
+peak = max(fma["fma256"], fma["fma512"]) * 1e9
+torch_version = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"], capture_output=True,
+                               text=True).stdout.strip()
+print(f"threads: {args.threads}; our products: oneDNN {gemm_isa}; PyTorch {torch_version}; fp32 FMA peak"
+      f" {peak / 1e9:.0f} GFLOP/s; our SGEMM 2048^3 {sgemm / 1e9:.0f} GFLOP/s; best of {args.rounds} processes x {args.repetitions} runs per side;"
       f" torch at the faster of {args.threads} threads and 1 (in brackets)")
 print(f"{'case':<30}{'ours':>11}{'torch course':>18}{'torch native':>18}{'vs course':>10}{'vs faster':>10}"
       f"{'GFLOP/s':>9}{'% peak':>8}")
