@@ -45,12 +45,13 @@ test: setup-test build
 	@$(MAKE) --no-print-directory test-sanitize
 
 # The whole suite built with -fsanitize=address,undefined at -O1 (fast enough to run every test; the
-# fuzzers run in the normal build only). Any report fails the test that triggered it.
+# fuzzers run in the normal build only). Any report fails the test that triggered it. An allocation too
+# large to make returns null, as malloc does, so the library's out-of-memory error can be tested.
 test-sanitize: setup-test
 	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 -DLJ_SANITIZE=ON \
 	       -DLJ_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(SAN_BUILD) -j $(JOBS)
-	@cd $(SAN_BUILD) && ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	@cd $(SAN_BUILD) && ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	   ctest --output-on-failure -j $(JOBS) -LE slow
 
 # Our layers and products side by side with the current PyTorch from PyPI, which this installs into
