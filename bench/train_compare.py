@@ -12,8 +12,8 @@ estimates and checkpoint saves.
 
 Both get their best thread settings for this 2-core machine: ours 2 threads with its own defaults
 (runtime.hpp); PyTorch OMP_WAIT_POLICY=PASSIVE at the faster of 2 threads and 1 (torch.set_num_threads),
-which on this machine are within a few per cent of each other. Both use
-the same OpenBLAS kernels: OPENBLAS_CORETYPE as ours chooses it (runtime.hpp) unless already set.
+which on this machine are within a few per cent of each other. Ours picks its kernels from the CPU
+(oneDNN); run this with build/bench-venv/bin/python to compare with the current PyTorch from PyPI.
 """
 import argparse
 import os
@@ -86,12 +86,6 @@ def main():
     a = ap.parse_args()
     if a.torch_child:
         return torch_run(a.data, a.iters, 2000, a.torch_threads)
-    if "OPENBLAS_CORETYPE" not in os.environ:  # the core our binaries choose (runtime.hpp), for both
-        flags = open("/proc/cpuinfo").read()
-        if all(f in flags for f in ("avx512f", "avx512bw", "avx512dq", "avx512vl")):
-            os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
-        elif "avx2" in flags and "fma" in flags:
-            os.environ["OPENBLAS_CORETYPE"] = "Haswell"
     env = dict(os.environ, OMP_NUM_THREADS="2")
     torch_env = dict(env, OMP_WAIT_POLICY="PASSIVE")
     c = CONFIG
@@ -144,8 +138,7 @@ def main():
         return ", ".join(f"{t:,.0f}" for t in tps)
 
     print(f"nanoGPT CPU config (4L/4H/128, block 64, batch 12), {a.iters} iterations; ours on 2 threads, PyTorch"
-          f" (OMP_WAIT_POLICY=PASSIVE) on the faster of 2 and 1: {torch_threads};"
-          f" OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(auto)')}")
+          f" (OMP_WAIT_POLICY=PASSIVE) on the faster of 2 and 1: {torch_threads}")
     print(f"{'':12s}{'tokens/s':>12s}{'peak RSS MB':>14s}")
     print(f"{'llm-journey':12s}{ours_tps:12,.0f}{ours_rss:14.1f}")
     print(f"{'PyTorch':12s}{torch_tps:12,.0f}{torch_rss:14.1f}")

@@ -45,8 +45,8 @@ Tensor std(const Tensor& a, bool unbiased = true);
 // operands give a float32 result, the products summed in float32 (no gradient).
 Tensor matmul(const Tensor& a, const Tensor& b);
 // The transpose of a weight, kept between calls for products with few rows (nn::Linear has one).
-// With up to 64 rows of x, x W^T runs 2-3x faster as x (W^T): OpenBLAS then reads both operands in
-// place instead of repacking W on every call. At each call the copy is checked against the weight
+// With up to 64 rows of x, x W^T runs faster as x (W^T): the product reads both operands in place
+// instead of repacking W on every call (oneDNN, 20 x 64 -> 64: 2.2 us against 3.0). At each call the copy is checked against the weight
 // and rebuilt whenever the weight changed, however it was changed:
 //   - while the weight's writes are tracked (a module's weight that no caller has taken a mutable
 //     pointer to, see Storage), an unchanged storage version says it is unchanged;

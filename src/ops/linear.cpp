@@ -1,4 +1,4 @@
-// Linear layers and matrix products. The products go to OpenBLAS; the bias is ours.
+// Linear layers and matrix products. The products go to kernels::gemm (ops/gemm/); the bias is ours.
 //   forward:  y = x W^T + b
 //   backward: dx += dy W,  dW += dy^T x,  db += sum_rows(dy)
 #include <algorithm>
@@ -32,11 +32,11 @@ void linear_forward(T* y, const T* x, const T* w, const T* b, int64_t N, int64_t
   const T beta = b || add_to_y ? T(1) : T(0);
   if (ld_wt == 0) return gemm<T>(false, true, N, out, in, T(1), x, in, w, in, beta, y, out);
   // W^T in blocks of kb rows, each block a product of its own that adds into y: a block of at most
-  // 8192 values (32 KB) stays in L1 while every row of x passes over it. Given all of W^T at once,
-  // OpenBLAS's small-matrix kernel is slower: as nn::Linear, in paired runs, 1.4x at 5-20 rows of
-  // 512 -> 128 and 3.7x at 4 rows of 384 -> 1152 (a batch of 4 generating with GPT-2's widths).
+  // 8192 values (32 KB) stays in L1 while every row of x passes over it. (Measured with OpenBLAS,
+  // before oneDNN: given all of W^T at once its small-matrix kernel was slower, 1.4x at 5-20 rows of
+  // 512 -> 128 and 3.7x at 4 rows of 384 -> 1152.)
   int64_t kb = std::max<int64_t>(64, 8192 / std::max<int64_t>(out, 1));
-  if (static_cast<double>(N) * out * kb < kSmallGemmMacs) kb = in;  // blocks too small for OpenBLAS
+  if (static_cast<double>(N) * out * kb < kSmallGemmMacs) kb = in;  // blocks too small to pay for a library call
   for (int64_t k0 = 0; k0 < in; k0 += kb)
     gemm<T>(false, false, N, out, std::min(kb, in - k0), T(1), x + k0, in, w + k0 * ld_wt, ld_wt, k0 > 0 ? T(1) : beta,
             y, out);

@@ -1,5 +1,5 @@
 // parallel_for: splits [0, n) into contiguous chunks over the OpenMP threads when the work is large
-// enough to pay for waking them, and runs serially otherwise. OpenBLAS is the OpenMP build, so its
+// enough to pay for waking them, and runs serially otherwise. oneDNN is the OpenMP build, so its
 // threads are these same threads: no second pool spins against ours.
 #pragma once
 #include <cstdint>
