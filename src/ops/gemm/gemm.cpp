@@ -6,12 +6,6 @@
 
 namespace lj::kernels {
 
-template <typename T>
-static float widen(T x) {
-  if constexpr (std::is_same_v<T, bfloat16>) return to_float(x);
-  else return x;
-}
-
 // C[i,j] = alpha * sum_k op(A)[i,k] op(B)[k,j] + beta * C[i,j]
 template <typename TIn, typename TOut>
 void gemm_reference(const GemmArgs<TIn, TOut>& g) {
