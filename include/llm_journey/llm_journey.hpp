@@ -1,5 +1,6 @@
 // llm-journey: tensors with autograd, the transformer's modules, and training, in C++.
 #pragma once
+#include "llm_journey/autocast.hpp"
 #include "llm_journey/autograd.hpp"
 #include "llm_journey/error.hpp"
 #include "llm_journey/io.hpp"

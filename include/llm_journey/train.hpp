@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "llm_journey/autocast.hpp"
 #include "llm_journey/data/dataset.hpp"
 #include "llm_journey/data/tokenizer.hpp"
 #include "llm_journey/nn/gpt.hpp"
@@ -48,6 +49,7 @@ struct TrainConfig {
   int64_t eval_interval = 250;   // estimate the losses every this many iterations (and at the end)
   int64_t eval_iters = 20;       // batches per estimate
   uint64_t seed = 1337;
+  Dtype dtype = Dtype::f32;      // the products' precision in training steps: bf16 = autocast (autocast.hpp)
 
   void check() const;
   std::string to_json() const;

@@ -47,7 +47,8 @@ std::string TrainConfig::to_json() const {
             {"batch_size", batch_size}, {"grad_accum", grad_accum}, {"max_iters", max_iters},
             {"warmup_iters", warmup_iters}, {"lr_decay_iters", lr_decay_iters}, {"lr", lr}, {"min_lr", min_lr},
             {"weight_decay", weight_decay}, {"beta1", beta1}, {"beta2", beta2}, {"grad_clip", grad_clip},
-            {"eval_interval", eval_interval}, {"eval_iters", eval_iters}, {"seed", seed}};
+            {"eval_interval", eval_interval}, {"eval_iters", eval_iters}, {"seed", seed},
+            {"dtype", dtype_name(dtype)}};
   return j.dump();
 }
 
@@ -70,6 +71,11 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
     c.eval_interval = j.at("eval_interval").get<int64_t>();
     c.eval_iters = j.at("eval_iters").get<int64_t>();
     c.seed = j.at("seed").get<uint64_t>();
+    if (j.contains("dtype")) {  // checkpoints written before mixed precision have none: fp32
+      const std::string d = j.at("dtype").get<std::string>();
+      LJ_CHECK(d == "f32" || d == "bf16", "train: dtype=\"", d, "\" must be f32 or bf16");
+      c.dtype = d == "bf16" ? Dtype::bf16 : Dtype::f32;
+    }
     c.check();
     return c;
   } catch (const json::exception& e) {
@@ -166,6 +172,7 @@ double Trainer::step() {
   model_->train();
   optimizer_->set_lr(lr_at(iter_));
   double total = 0;
+  Autocast autocast(config_.dtype);  // bf16: the products of forward and backward in bf16
   for (int64_t micro = 0; micro < config_.grad_accum; micro++) {
     data::Batch b = next_batch();  // this rank's share when data-parallel
     Tensor loss = cross_entropy(model_->forward(b.x), b.y_ids);
