@@ -251,6 +251,21 @@ at the end the validation loss is measured over the whole held-out text.)");
                   static_cast<long long>(val.windows), with_commas(windows).c_str(), static_cast<long long>(T), val.loss);
     }
   }
+  {
+    // Is the model still learning what carries over to new text, or learning its training text by heart?
+    const auto& evals = trainer.history().evals;
+    const auto best = std::min_element(evals.begin(), evals.end(),
+                                       [](const train::EvalPoint& a, const train::EvalPoint& b) { return a.val_loss < b.val_loss; });
+    if (best == evals.end() - 1)
+      std::printf("The val loss was still falling at the last estimate: a longer run would do better.\n");
+    else if (evals.back().val_loss < best->val_loss + 0.05)  // within the estimates' noise
+      std::printf("The val loss levelled off: lowest at step %lld (%.4f), %.4f at the end.\n",
+                  static_cast<long long>(best->iter), best->val_loss, evals.back().val_loss);
+    else
+      std::printf("The val loss was lowest at step %lld (%.4f) and rose after it (to %.4f) while the train loss kept\n"
+                  "falling: from there on the model learned its training text by heart (overfitting).\n",
+                  static_cast<long long>(best->iter), best->val_loss, evals.back().val_loss);
+  }
   std::printf("training speed: %s tokens/s\n", with_commas(std::llround(fp32_speed)).c_str());
 
   const auto& h = trainer.history().loss;
