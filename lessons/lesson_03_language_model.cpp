@@ -197,8 +197,10 @@ of 64 characters, batches of 12.)");
   c.batch_size = 12;
   c.max_iters = corpus.shakespeare ? 2000 : 300;  // about 45 s at 36,000 tokens/s; the passage needs far less
   c.warmup_iters = corpus.shakespeare ? 100 : 30;
-  c.lr = 1e-3;
-  c.min_lr = 1e-4;
+  // nanoGPT's 1e-3 is for runs of 5,000 steps; a short run gains from larger steps. Measured on
+  // tiny-shakespeare over these 2,000 steps, val loss: 1.90 at 1e-3, 1.80 at 2e-3, 1.77 at 3e-3 and 5e-3.
+  c.lr = 3e-3;
+  c.min_lr = 3e-4;
   c.eval_interval = corpus.shakespeare ? 250 : 50;
   c.eval_iters = 20;
   if (options.quick) {  // the tests' run: the same sections, a few steps
@@ -232,7 +234,7 @@ at the end the validation loss is measured over the whole held-out text.)");
   trainer.run({.on_eval = [&](const train::EvalPoint& e) {
                  double t = 0;
                  for (double s : fp32_seconds) t += s;
-                 std::printf("step %4lld: train loss %.4f, val loss %.4f  (%.1f s)\n", static_cast<long long>(e.iter),
+                 std::printf("step %4lld: train loss %.4f, val loss %.4f  (%.1f s of training)\n", static_cast<long long>(e.iter),
                              e.train_loss, e.val_loss, t);
                  std::fflush(stdout);
                },
@@ -368,8 +370,9 @@ A number closer to 1 than 1/256 is 1 again.)");
           total++;
           lost += bf16_round(stored + step) == stored && bf16_round(stored - step) == stored;
         }
-    std::printf("\nAdamW moves a weight by about lr per step. At this run's last lr (%g), %.0f%% of the trained\n"
-                "model's %s weights would not move at all if they were stored in bf16.\n",
+    std::printf("\nAn AdamW step moves a weight by lr * m / sqrt(v): at most about lr. Even a full step of this run's\n"
+                "last lr (%g) would leave %.0f%% of the trained model's %s weights where they are if they\n"
+                "were stored in bf16.\n",
                 c.min_lr, 100.0 * static_cast<double>(lost) / static_cast<double>(total), with_commas(total).c_str());
   }
   std::printf("So mixed precision keeps the master weights, their gradients and AdamW's moments in fp32, and\n"
@@ -384,6 +387,8 @@ first quarter of the steps, on the full run's schedule. The two runs draw the sa
 their curves share the batch-to-batch noise, and any gap between them is the rounding's doing.)");
   train::TrainConfig c16 = c;
   c16.dtype = bf16;
+  c16.eval_interval = c.max_iters;  // no loss estimates along the way (they draw no training batches, so
+  c16.eval_iters = 1;               // the steps are the same either way)
   train::Trainer bf16_trainer(c16, ds, tok);
   const int64_t bf16_steps = c.max_iters / 4;
   std::vector<double> bf16_seconds;
@@ -404,7 +409,9 @@ their curves share the batch-to-batch noise, and any gap between them is the rou
                 "so its bf16 run computes in fp32.\n");
   nb.figure(viz::plot_lines({.title = "Training loss, fp32 and bf16 autocast", .xlabel = "iteration",
                              .ylabel = "cross-entropy",
-                             .series = {loss_series("fp32", h, h16.size()), loss_series("bf16 autocast", h16, h16.size())},
+                             .series = {loss_series("fp32, " + with_commas(std::llround(fp32_same_steps)) + " tokens/s", h, h16.size()),
+                                        loss_series("bf16 autocast, " + with_commas(std::llround(bf16_speed)) + " tokens/s",
+                                                    h16, h16.size())},
                              .markers = false}),
             "fp32_vs_bf16", "the same model, seed and batches; the products' inputs in bf16 or fp32");
   return 0;
