@@ -1,4 +1,4 @@
-// llm-journey lesson NN [--report DIR] [--figures DIR]: runs a lesson of the course, printing its
+// llm-journey lesson NN [--report DIR] [--figures DIR] [--quick] [--data FILE]: runs a lesson of the course, printing its
 // cells, saving its figures as PNG, and with --report writing DIR/lesson_NN.html, a self-contained
 // notebook-like page. llm-journey lessons: lists them.
 #include <cstdio>
@@ -11,6 +11,7 @@ namespace lj::cli {
 
 struct LessonArgs {
   std::string number, report_dir, figures_dir;
+  lessons::LessonOptions options;
 };
 
 static int run_lesson(const LessonArgs& args) {
@@ -18,7 +19,7 @@ static int run_lesson(const LessonArgs& args) {
   for (const auto& l : lessons::all())
     if (l.number == number) {
       Notebook nb({l.number, l.title, args.report_dir, args.figures_dir, lessons::lesson_source});
-      int rc = l.run(nb);
+      int rc = l.run(nb, args.options);
       nb.finish();
       return rc;
     }
@@ -35,6 +36,10 @@ Command add_lesson_command(CLI::App& app) {
                   "Also write DIR/lesson_NN.html: each cell's text, code, output and figures, self-contained");
   cmd->add_option("--figures", args->figures_dir,
                   "Where to save the figures as PNG (default: figures/lesson_NN, or DIR/figures with --report)");
+  cmd->add_flag("--quick", args->options.quick,
+               "A short run, for tests: a lesson that trains takes a few steps instead of a minute");
+  cmd->add_option("--data", args->options.data,
+                  "The text lesson 03 trains on (default: tinyshakespeare.txt from ../shared/data or data/)");
   return {cmd, [args] { return run_lesson(*args); }};
 }
 

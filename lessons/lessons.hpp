@@ -9,10 +9,19 @@
 
 namespace lj::lessons {
 
+// What `llm-journey lesson NN` passes on to a lesson besides its notebook.
+struct LessonOptions {
+  // A short run for the tests: a lesson that trains takes a few steps instead of a minute, and prints
+  // the same sections. What a learner sees is the default.
+  bool quick = false;
+  // Lesson 03's corpus; "": it looks for tinyshakespeare.txt in ../shared/data and data/.
+  std::string data;
+};
+
 struct Lesson {
   std::string number;  // "02"
   std::string title;
-  std::function<int(Notebook&)> run;
+  std::function<int(Notebook&, const LessonOptions&)> run;
 };
 
 const std::vector<Lesson>& all();
@@ -25,6 +34,6 @@ const std::string& lesson_text();
 int lesson_01(Notebook& nb);
 int lesson_02(Notebook& nb);
 void lesson_02_exercises(Notebook& nb);
-int lesson_03(Notebook& nb);
+int lesson_03(Notebook& nb, const LessonOptions& options);
 
 }  // namespace lj::lessons

@@ -3,7 +3,8 @@ script, so any message is an error), every image decodes in the browser, every f
 raised and smaller), nothing is fetched (the page
 is self-contained), and a screenshot is kept.
 
-Usage: check_reports.py LLM_JOURNEY CHROMIUM OUT_DIR LESSON...
+Usage: check_reports.py LLM_JOURNEY CHROMIUM OUT_DIR [--quick] LESSON...
+(--quick is passed on to every lesson: those that train take a few steps.)
 Leaves OUT_DIR/lesson_NN.html (the report), OUT_DIR/lesson_NN.png (its screenshot) and
 OUT_DIR/lesson_NN.stdout (what the lesson printed).
 """
@@ -14,7 +15,8 @@ import subprocess
 import sys
 
 tool, chromium, out = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
-lessons = sys.argv[4:]
+lessons = [a for a in sys.argv[4:] if a != "--quick"]
+quick = ["--quick"] if "--quick" in sys.argv[4:] else []
 os.makedirs(out, exist_ok=True)
 BASE = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
         "--user-data-dir=" + os.path.join(out, "chromium-profile")]
@@ -33,7 +35,8 @@ window.addEventListener('load', () => {
       if (img.complete && img.naturalWidth > 0 && img.naturalHeight > 0) r.decoded++; else r.failed.push(img.alt);
     }
     // Formulas: MathML elements, laid out by the browser: a superscript sits above its base's
-    // baseline in a smaller size (as plain text it would share the line and the size).
+    // baseline in a smaller font (as plain text it would share the line and the size). The font size,
+    // not the box's height: a script with a slash or a descender ("2i/d") is as tall as its base.
     const maths = Array.from(f.contentDocument.getElementsByTagNameNS('http://www.w3.org/1998/Math/MathML', 'math'));
     r.formulas = maths.length;
     r.scripted = 0;
@@ -43,7 +46,9 @@ window.addEventListener('load', () => {
       if (!sup) continue;
       r.scripted++;
       const base = sup.firstElementChild.getBoundingClientRect(), script = sup.lastElementChild.getBoundingClientRect();
-      if (m.getBoundingClientRect().height > 0 && script.bottom < base.bottom && script.height < base.height) r.raised++;
+      const size = e => parseFloat(getComputedStyle(e).fontSize);
+      if (m.getBoundingClientRect().height > 0 && script.bottom < base.bottom &&
+          size(sup.lastElementChild) < size(sup.firstElementChild)) r.raised++;
     }
     r.fetched = f.contentWindow.performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('data:'));
   } catch (e) { r.error = String(e); }
@@ -57,7 +62,7 @@ for n in lessons:
     n = n.zfill(2)
     html = os.path.join(out, f"lesson_{n}.html")
     with open(os.path.join(out, f"lesson_{n}.stdout"), "w") as log:
-        rc = subprocess.run([tool, "lesson", n, "--report", out], stdout=log, stderr=subprocess.STDOUT).returncode
+        rc = subprocess.run([tool, "lesson", n, "--report", out, *quick], stdout=log, stderr=subprocess.STDOUT).returncode
     if rc != 0 or not os.path.exists(html):
         failures.append(f"lesson {n}: exit code {rc}, report written: {os.path.exists(html)}")
         continue
