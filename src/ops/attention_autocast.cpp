@@ -28,6 +28,18 @@ void round_head(AutocastPath path, const Tensor& dst, const float* x, const kern
   kernels::round_for_autocast(path, d, x + b * l.b + h * l.h, n, c, l.t, /*parallel=*/false);
 }
 
+// Row i of head bh's P * drop, rounded into dst (S values of the path's buffer type).
+void round_dropped_row(AutocastPath path, void* dst, const float* p, const float* drop, int64_t bh, int64_t i,
+                       const kernels::AttentionDims& d, float* scratch) {
+  const float* src = p;
+  if (drop) {
+    const float* dr = drop + (bh * d.T + i) * d.S;
+    for (int64_t j = 0; j < d.S; j++) scratch[j] = p[j] * dr[j];
+    src = scratch;
+  }
+  kernels::round_for_autocast(path, dst, src, 1, d.S, d.S, /*parallel=*/false);
+}
+
 const float* mask_row(const kernels::MaskView& m, int64_t b, int64_t h, int64_t i) {
   return m.data ? m.data + b * m.b + h * m.h + i * m.t : nullptr;
 }
@@ -42,17 +54,16 @@ AutocastAttentionSaved attention_forward_autocast(const kernels::AttentionArgs<f
                            Tensor::empty({d.B, d.H, d.T, d.dk}, bt),
                            Tensor::empty({d.B, d.H, d.S, d.dk}, bt),
                            Tensor::empty({d.B, d.H, d.S, d.dv}, bt),
-                           Tensor::empty({d.B, d.H, d.T, d.S}),
-                           Tensor::empty({d.B, d.H, d.T, d.S}, bt)};
+                           Tensor::empty({d.B, d.H, d.T, d.S})};
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d.dk)));
   float* P = s.weights.mutable_data();
   const void* qr = autocast_data(s.qr);
   const void* kr = autocast_data(s.kr);
   const void* vr = autocast_data(s.vr);
-  void* pdr = autocast_mutable_data(s.pdr);
   const int64_t work = d.B * d.H * d.T * d.S * (d.dk + d.dv);
   parallel_for(d.B * d.H, work, [&](int64_t bh0, int64_t bh1) {
-    std::vector<float> row(static_cast<size_t>(d.S));
+    // per head: (P * drop) rounded (T, S); a bf16 buffer fits in a float buffer of the same count
+    std::vector<float> pdr(static_cast<size_t>(d.T * d.S)), row(static_cast<size_t>(d.S));
     for (int64_t bh = bh0; bh < bh1; bh++) {
       const int64_t b = bh / d.H, h = bh % d.H;
       round_head(path, s.qr, a.q, a.lq, b, h, d.H, d.T, d.dk);
@@ -68,16 +79,10 @@ AutocastAttentionSaved attention_forward_autocast(const kernels::AttentionArgs<f
         kernels::block_scores(p, 0, d.S, kernels::visible_keys(i, a.causal, a.causal_offset, d.S),
                               mask_row(a.mask, b, h, i), a.mask.s);
         kernels::softmax_row_in_place(p, d.S);
-        const float* src = p;
-        if (a.drop) {
-          const float* dr = a.drop + (bh * d.T + i) * d.S;
-          for (int64_t j = 0; j < d.S; j++) row[static_cast<size_t>(j)] = p[j] * dr[j];
-          src = row.data();
-        }
-        void* dst = const_cast<void*>(kernels::autocast_at(path, pdr, (bh * d.T + i) * d.S));
-        kernels::round_for_autocast(path, dst, src, 1, d.S, d.S, /*parallel=*/false);
+        round_dropped_row(path, const_cast<void*>(kernels::autocast_at(path, pdr.data(), i * d.S)), p, a.drop, bh, i, d,
+                          row.data());
       }
-      kernels::gemm_autocast(path, false, false, d.T, d.dv, d.S, kernels::autocast_at(path, pdr, bh * d.T * d.S), d.S,
+      kernels::gemm_autocast(path, false, false, d.T, d.dv, d.S, pdr.data(), d.S,
                              kernels::autocast_at(path, vr, bh * d.S * d.dv), d.dv, 0.0f,
                              a.out + b * a.lo.b + h * a.lo.h, a.lo.t);
     }
@@ -94,22 +99,24 @@ void attention_backward_autocast(const kernels::AttentionArgs<float>& a, const A
   const void* qr = autocast_data(s.qr);
   const void* kr = autocast_data(s.kr);
   const void* vr = autocast_data(s.vr);
-  const void* pdr = autocast_data(s.pdr);
   const int64_t work = d.B * d.H * d.T * d.S * (2 * d.dk + 2 * d.dv);
   parallel_for(d.B * d.H, work, [&](int64_t bh0, int64_t bh1) {
     // per head: dO rounded (T, dv), dP (T, S) in float32, dS rounded (T, S); a bf16 buffer fits in a
     // float buffer of the same count
     std::vector<float> gor(static_cast<size_t>(d.T * d.dv)), dP(static_cast<size_t>(d.T * d.S)),
-        dsr(static_cast<size_t>(d.T * d.S));
+        dsr(static_cast<size_t>(d.T * d.S)), row(static_cast<size_t>(d.S));
     for (int64_t bh = bh0; bh < bh1; bh++) {
       const int64_t b = bh / d.H, h = bh % d.H;
       kernels::round_for_autocast(path, gor.data(), g.dout + b * g.ldo.b + h * g.ldo.h, d.T, d.dv, g.ldo.t, false);
-      const void* pdr_h = kernels::autocast_at(path, pdr, bh * d.T * d.S);
       const void* qr_h = kernels::autocast_at(path, qr, bh * d.T * d.dk);
       const void* kr_h = kernels::autocast_at(path, kr, bh * d.S * d.dk);
-      if (g.dv)
-        kernels::gemm_autocast(path, true, false, d.S, d.dv, d.T, pdr_h, d.S, gor.data(), d.dv, 1.0f,
+      if (g.dv) {  // (P * drop) rounded again, into dsr (free until dS)
+        for (int64_t i = 0; i < d.T; i++)
+          round_dropped_row(path, const_cast<void*>(kernels::autocast_at(path, dsr.data(), i * d.S)),
+                            P + (bh * d.T + i) * d.S, a.drop, bh, i, d, row.data());
+        kernels::gemm_autocast(path, true, false, d.S, d.dv, d.T, dsr.data(), d.S, gor.data(), d.dv, 1.0f,
                                g.dv + b * g.ldv.b + h * g.ldv.h, g.ldv.t);
+      }
       if (!g.dq && !g.dk) continue;
       kernels::gemm_autocast(path, false, true, d.T, d.S, d.dv, gor.data(), d.dv,
                              kernels::autocast_at(path, vr, bh * d.S * d.dv), d.dv, 0.0f, dP.data(), d.S);

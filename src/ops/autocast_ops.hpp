@@ -28,13 +28,13 @@ Tensor linear_autocast(const Tensor& x, const Tensor& w, const Tensor& b, Linear
 Tensor matmul_autocast(const Tensor& a, const Tensor& b, int64_t M, int64_t N, int64_t K);
 
 // Attention under autocast: Q K^T and (P * drop) V with bf16 inputs and float32 sums, the scaling,
-// mask and softmax in float32; it keeps the weights P (B,H,T,S) and the rounded Q, K, V and P * drop
-// for the backward pass. a.drop: torch's dropout multipliers (B,H,T,S) or null; a.weights unused.
+// mask and softmax in float32; it keeps the weights P (B,H,T,S) and the rounded Q, K, V for the
+// backward pass (which rounds P * drop again, head by head, rather than keep a second (B,H,T,S)).
+// a.drop: torch's dropout multipliers (B,H,T,S) or null; a.weights unused.
 struct AutocastAttentionSaved {
   kernels::AutocastPath path;
   Tensor qr, kr, vr;  // (B,H,T,dk), (B,H,S,dk), (B,H,S,dv), rounded, dense
   Tensor weights;     // P (B,H,T,S), float32, before dropout
-  Tensor pdr;         // P * drop rounded, (B,H,T,S)
 };
 AutocastAttentionSaved attention_forward_autocast(const kernels::AttentionArgs<float>& a);
 // Adds dQ, dK, dV (each may be null) for the forward that left s; a.mask must be the forward's.

@@ -73,7 +73,9 @@ Tensor linear_autocast(const Tensor& x, const Tensor& w, const Tensor& b, Linear
   if (b.defined()) inputs.push_back(b);
   if (add) inputs.push_back(residual);
   const bool has_b = b.defined();
-  autograd::attach(y, op, std::move(inputs), [N, in, out, has_b, add, path, xr, wr](Node& n, const float* dy) {
+  // The backward pass rounds x again rather than keep xr: on the f32_gemm path xr is as large as x
+  // (4 bytes a value), and one more pass over x costs little next to the products.
+  autograd::attach(y, op, std::move(inputs), [N, in, out, has_b, add, path, wr](Node& n, const float* dy) {
     bool acc_dx, acc_dw, acc_db = true, acc_r = true;
     float* dx = n.grad(0, acc_dx);
     float* dw = n.grad(1, acc_dw);
@@ -83,9 +85,11 @@ Tensor linear_autocast(const Tensor& x, const Tensor& w, const Tensor& b, Linear
       if (dx)
         kernels::gemm_autocast(path, false, false, N, in, out, autocast_data(dyr), out, autocast_data(wr), in,
                                acc_dx ? 1.0f : 0.0f, dx, in);
-      if (dw)
+      if (dw) {
+        const Tensor xr = rounded_for_autocast(n.inputs[0], path);
         kernels::gemm_autocast(path, true, false, out, in, N, autocast_data(dyr), out, autocast_data(xr), in,
                                acc_dw ? 1.0f : 0.0f, dw, in);
+      }
     }
     if (db)  // float32 sums of the float32 gradient
       kernels::linear_backward<float>(nullptr, nullptr, db, dy, nullptr, nullptr, N, in, out, false, false, acc_db);
