@@ -20,7 +20,7 @@ namespace lj::cli {
 namespace {
 
 struct TrainArgs {
-  std::string data, out = "out", tokenizer = "char";
+  std::string data, out = "out", tokenizer = "char", dtype = "fp32";
   int64_t bpe_vocab = 512;
   bool resume = false, overwrite = false;
   double collective_timeout = 300;  // under mpirun: the longest wait for the other ranks
@@ -122,6 +122,12 @@ int train_on(const dist::World& world, const TrainArgs& a) {
   if (a.resume) {
     trainer = train::Trainer::resume(ckpt, dataset);
     check_resume_flags(a, *trainer, ckpt);
+    if (a.cmd->count("--dtype") && a.config.dtype != trainer->config().dtype) {
+      if (lead)
+        std::printf("--dtype %s replaces the checkpoint's %s for the steps from here on\n", a.dtype.c_str(),
+                    trainer->config().dtype == Dtype::bf16 ? "bf16" : "fp32");
+      trainer->set_dtype(a.config.dtype);
+    }
     const int64_t it = trainer->iter(), saved_total = trainer->config().max_iters;
     if (a.cmd->count("--max-iters")) {
       LJ_CHECK(a.config.max_iters > it, "train: --max-iters ", a.config.max_iters, " is not beyond the checkpoint's iteration ",
@@ -292,6 +298,12 @@ Command add_train_command(CLI::App& app) {
       ->capture_default_str()->check(kPositiveInt);
   cmd->add_option("--eval-iters", c.eval_iters, "Batches per loss estimate")->capture_default_str()->check(kPositiveInt);
   cmd->add_option("--seed", c.seed, "Seed for the initialisation, batches and dropout")->capture_default_str();
+  cmd->add_option("--dtype", a->dtype,
+                  "Precision of the matrix products: fp32, or bf16 (autocast: bf16 inputs, fp32 sums; weights, "
+                  "gradients and AdamW stay fp32). With --resume: the checkpoint's unless given")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->each([&c](const std::string& v) { c.dtype = v == "bf16" ? Dtype::bf16 : Dtype::f32; });
   cmd->add_option("--collective-timeout", a->collective_timeout,
                   "Under mpirun: seconds a rank waits for the others in one exchange before it stops (0: no limit)")
       ->capture_default_str();

@@ -57,6 +57,7 @@ class LinearWeightCache {
   struct Packed;
   struct Stats {
     int64_t unchanged_by_version = 0, unchanged_by_compare = 0, rebuilt = 0;
+    int64_t rounded_reused = 0, rounded_rebuilt = 0;  // rounded_bf16's calls
   };
   LinearWeightCache();
   ~LinearWeightCache();
@@ -64,6 +65,11 @@ class LinearWeightCache {
   LinearWeightCache& operator=(const LinearWeightCache&);
   // W^T (in, out) of the weight (out, in), contiguous, as it is now.
   std::shared_ptr<const Packed> transposed(const Tensor& weight);
+  // The weight rounded to bf16 for products under autocast (llm_journey/autocast.hpp), in the buffer
+  // type of the CPU's autocast path (bf16, or float32 holding bf16 values where the CPU has no bf16
+  // instructions). Made again only when the weight changed: while its writes are tracked, once per
+  // optimizer step; untracked, at every call.
+  Tensor rounded_bf16(const Tensor& weight);
   Stats stats() const;  // how the calls so far were served
 
  private:

@@ -116,6 +116,8 @@ class Trainer {
   // A new total for the run (a resumed run trained on); the schedule follows it unless
   // lr_decay_iters is set.
   void set_max_iters(int64_t max_iters);
+  // The precision of the steps from here on (a resumed run may change it; the weights are fp32 either way).
+  void set_dtype(Dtype dtype);
   int64_t iter() const { return iter_; }
   double lr_at(int64_t it) const;
 

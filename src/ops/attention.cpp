@@ -13,6 +13,7 @@
 #include "llm_journey/autograd.hpp"
 #include "llm_journey/ops.hpp"
 #include "ops/attention/attention.hpp"
+#include "ops/autocast_ops.hpp"
 
 namespace lj {
 
@@ -140,6 +141,18 @@ AttentionResult attention_impl(const Tensor& q_in, const Tensor& k_in, const Ten
   a.mask = mv;
   a.causal = causal;
   a.causal_offset = causal_offset;
+  if (autocast_bf16()) {  // the products in bf16 (attention_autocast.cpp); torch's dropout masks
+    const Tensor drop = attention_dropout(B, H, T, S, dropout_p, training, gen);
+    a.drop = drop.defined() ? drop.data() : nullptr;
+    AutocastAttentionSaved s = attention_forward_autocast(a);
+    const Tensor weights = s.weights;
+    autograd::record(out, op, {q, k, v}, [s = std::move(s), a, drop, mask](Node& n, const float* g) {
+      const kernels::AttentionDims& d = a.d;
+      attention_backward_autocast(a, s, {n.grad(0), dense_layout(d.H, d.T, d.dk), n.grad(1), dense_layout(d.H, d.S, d.dk),
+                                         n.grad(2), dense_layout(d.H, d.S, d.dv), g, dense_layout(d.H, d.T, d.dv)});
+    });
+    return {out, weights};
+  }
   const bool grad = autograd::needs_grad({q, k, v});
   Saved s = attend(a, out, dropout_p, training, need_weights, grad, gen);
   const Tensor weights = s.weights;
@@ -183,6 +196,18 @@ AttentionResult scaled_dot_product_attention_packed(const Tensor& qkv_in, bool c
   const float* p = qkv.data();
   kernels::AttentionArgs<float> a{{B, H, T, T, d, d}, p, lp, p + k_at, lp, p + v_at, lp, out.mutable_data(), layout_of(out)};
   a.causal = causal;
+  if (autocast_bf16()) {  // as in attention_impl
+    const Tensor drop = attention_dropout(B, H, T, T, dropout_p, training, gen);
+    a.drop = drop.defined() ? drop.data() : nullptr;
+    AutocastAttentionSaved s = attention_forward_autocast(a);
+    const Tensor weights = s.weights;
+    autograd::record(out, op, {qkv}, [s = std::move(s), a, drop, lp, k_at, v_at](Node& n, const float* g) {
+      float* dp = n.grad(0);
+      if (dp)
+        attention_backward_autocast(a, s, {dp, lp, dp + k_at, lp, dp + v_at, lp, g, dense_layout(a.d.H, a.d.T, a.d.dv)});
+    });
+    return {out, weights};
+  }
   const bool grad = autograd::needs_grad({qkv});
   Saved s = attend(a, out, dropout_p, training, need_weights, grad, gen);
   const Tensor weights = s.weights;

@@ -18,6 +18,31 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const bfloat16* A,
                int64_t lda, const bfloat16* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// --- autocast products (bf16 inputs, float32 sums; ops/gemm/gemm_autocast.cpp) --------------------
+// The two ways to run them, chosen by autocast_path(): on CPUs with bf16 instructions, bf16 buffers
+// and a bf16 GEMM (gemm_bf16 -> oneDNN); elsewhere, float32 buffers holding bf16-rounded values and
+// the float32 GEMM. Both sum the same exact products in float32.
+enum class AutocastPath { bf16_gemm, f32_gemm };
+AutocastPath autocast_path();  // bf16_gemm where runtime().has_bf16_instructions()
+// The element type of an autocast buffer on that path: Dtype::bf16 or Dtype::f32.
+Dtype autocast_buffer_dtype(AutocastPath path);
+// x (rows, cols), rows ld apart, rounded to bf16 (nearest, ties to even) into dst (rows, cols), dense,
+// of the path's buffer type. `parallel`: split the rows over the threads (not from inside a
+// parallel region).
+void round_for_autocast(AutocastPath path, void* dst, const float* x, int64_t rows, int64_t cols, int64_t ld,
+                        bool parallel = true);
+// x rounded to bf16 and kept in float32: to_float(to_bfloat16(x)), n values (the f32_gemm path's buffers).
+void round_to_bf16_values(float* y, const float* x, int64_t n);
+// C (M,N) = op(A) op(B) + beta C over buffers of the path's type made by round_for_autocast; lda and
+// ldb count elements of that type.
+void gemm_autocast(AutocastPath path, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const void* A,
+                   int64_t lda, const void* B, int64_t ldb, float beta, float* C, int64_t ldc);
+// Element i of an autocast buffer of the path's type, as a pointer (for sub-matrices).
+inline const void* autocast_at(AutocastPath path, const void* p, int64_t i) {
+  return path == AutocastPath::bf16_gemm ? static_cast<const void*>(static_cast<const bfloat16*>(p) + i)
+                                         : static_cast<const void*>(static_cast<const float*>(p) + i);
+}
+
 // --- linear: y = x W^T + b ------------------------------------------------------------------------
 // x (N,in)  w (out,in), or with ld_wt > 0 W^T (in,out) with rows ld_wt apart  b (out) or null  y (N,out)
 // add_to_y: y += x W^T + b (y holds a residual), not y = x W^T + b.

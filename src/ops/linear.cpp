@@ -7,6 +7,7 @@
 
 #include "llm_journey/autograd.hpp"
 #include "llm_journey/ops.hpp"
+#include "ops/autocast_ops.hpp"
 #include "ops/kernels.hpp"
 #include "ops/parallel.hpp"
 
@@ -95,6 +96,12 @@ struct LinearWeightCache::State {
   bool key_valid = false;
   uint64_t storage_id = 0, version = 0;
   int64_t offset = 0;
+  // The weight rounded to bf16 for autocast products, and the storage and version it was made from
+  // (kept only while the weight's writes are tracked: an optimizer step bumps the version once).
+  Tensor rounded;
+  bool rounded_key_valid = false;
+  uint64_t rounded_storage_id = 0, rounded_version = 0;
+  int64_t rounded_offset = 0;
   Stats stats;
 };
 
@@ -158,6 +165,29 @@ std::shared_ptr<const LinearWeightCache::Packed> LinearWeightCache::transposed(c
   return p;
 }
 
+Tensor LinearWeightCache::rounded_bf16(const Tensor& weight) {
+  const kernels::AutocastPath path = kernels::autocast_path();
+  const Storage& storage = *weight.impl()->storage;
+  const int64_t offset = weight.impl()->offset;
+  const bool tracked = storage.writes_tracked.load(std::memory_order_acquire);  // before the values are read
+  const uint64_t version = storage.version.load(std::memory_order_acquire);
+  State& st = *state_;
+  std::lock_guard<std::mutex> lock(st.mu);
+  if (st.rounded.defined() && tracked && st.rounded_key_valid && st.rounded_storage_id == storage.id &&
+      st.rounded_offset == offset && st.rounded_version == version && st.rounded.shape() == weight.shape() &&
+      st.rounded.dtype() == kernels::autocast_buffer_dtype(path)) {
+    st.stats.rounded_reused++;
+    return st.rounded;
+  }
+  st.stats.rounded_rebuilt++;
+  st.rounded = rounded_for_autocast(weight, path);
+  st.rounded_key_valid = tracked;
+  st.rounded_storage_id = storage.id;
+  st.rounded_offset = offset;
+  st.rounded_version = version;
+  return st.rounded;
+}
+
 // linear, and linear_add when `residual` is defined: y starts as a copy of the residual and the
 // product adds onto it.
 static Tensor linear_impl(const Tensor& x_in, const Tensor& weight, const Tensor& bias, LinearWeightCache* cache,
@@ -175,6 +205,7 @@ static Tensor linear_impl(const Tensor& x_in, const Tensor& weight, const Tensor
   const bool add = residual.defined();
   if (add)
     LJ_CHECK(residual.shape() == ys, op, ": residual shape ", residual.shape(), " should be the output's, ", ys);
+  if (autocast_bf16()) return linear_autocast(x, w, b, cache, residual, op);  // autocast_products.cpp
   Tensor y = Tensor::empty(ys);
   if (add) {
     const Tensor r = residual.contiguous();
@@ -257,6 +288,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
            dtype_name(b_in.dtype()), " (shapes ", a_in.shape(), " and ", b_in.shape(),
            "); convert one with .to() so both are f32 or both bf16");
   if (a_in.dtype() == Dtype::bf16) return matmul_bf16(a_in, b_in, M, N, K);
+  if (autocast_bf16()) return matmul_autocast(a_in, b_in, M, N, K);  // autocast_products.cpp
   Tensor a = a_in.contiguous(), b = b_in.contiguous();
   Shape os(a.shape().begin(), a.shape().end() - 1);
   os.push_back(N);

@@ -52,6 +52,21 @@ case $case_name in
     msg=$("$lj" eval --checkpoint "$work/big.safetensors" --data "$work/text.txt" 2>/dev/null) || fail "eval failed"
     echo "$msg"
     printf '%s' "$msg" | grep -Eq '^loss [0-9]+\.[0-9]{4} perplexity [1-9]\.[0-9]{4}e\+[0-9]+$' || fail "not in scientific notation" ;;
+  bf16)  # --dtype bf16: a run resumed (in the checkpoint's dtype) ends in the uninterrupted run's checkpoint,
+         # which is not the fp32 run's, and which eval and generate read as any other
+    flat="--lr 0.001 --min-lr 0.001 --warmup-iters 0"  # a schedule that does not follow --max-iters
+    train_ok $tiny $flat --out "$work/a" --max-iters 8 --dtype bf16
+    train_ok $tiny $flat --out "$work/b" --max-iters 4 --dtype bf16
+    train_ok --data "$work/text.txt" --out "$work/b" --resume --max-iters 8
+    cmp "$work/a/checkpoint.safetensors" "$work/b/checkpoint.safetensors" || fail "the resumed bf16 run differs"
+    train_ok $tiny $flat --out "$work/f" --max-iters 8
+    cmp -s "$work/a/checkpoint.safetensors" "$work/f/checkpoint.safetensors" && fail "bf16 trained the fp32 run"
+    "$lj" eval --checkpoint "$work/a/checkpoint.safetensors" --data "$work/text.txt" >/dev/null 2>&1 || fail "eval failed"
+    "$lj" generate --checkpoint "$work/a/checkpoint.safetensors" --prompt "the" --max-new-tokens 4 >/dev/null 2>&1 ||
+      fail "generate failed"
+    train_ok --data "$work/text.txt" --out "$work/b" --resume --max-iters 10 --dtype fp32
+    printf '%s' "$msg" | grep -qF -- "--dtype fp32 replaces the checkpoint's bf16" || fail "not said: $msg"
+    expect "fp16" $tiny --out "$work/c" --dtype fp16 ;;
   *) fail "unknown case $case_name" ;;
 esac
 echo ok
