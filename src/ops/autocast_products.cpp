@@ -2,7 +2,7 @@
 //   forward:  y = x W^T + b             backward: dx += dy W,  dW += dy^T x,  db += sum_rows(dy)
 // with x, W and dy rounded to bf16 before each product and the products summed in float32. The bias,
 // its gradient and the residual stay float32 (torch's autocast would round the bias too, and the
-// output; see tests/gpt/test_autocast_torch.cpp for what that changes).
+// output; see tests/gpt/test_autocast.cpp for what that changes).
 #include <algorithm>
 #include <cstring>
 
@@ -14,12 +14,17 @@ namespace lj {
 
 using kernels::AutocastPath;
 
+// x (rows, cols), dense, rounded into a new tensor of the given shape in the path's buffer type.
+static Tensor rounded_rows(const float* x, const Shape& shape, int64_t rows, int64_t cols, AutocastPath path) {
+  Tensor r = Tensor::empty(shape, kernels::autocast_buffer_dtype(path));
+  kernels::round_for_autocast(path, autocast_mutable_data(r), x, rows, cols, cols);
+  return r;
+}
+
 Tensor rounded_for_autocast(const Tensor& x_in, AutocastPath path) {
   const Tensor x = x_in.contiguous();
-  Tensor r = Tensor::empty(x.shape(), kernels::autocast_buffer_dtype(path));
   const int64_t cols = x.dim() ? x.size(-1) : 1, rows = cols ? x.numel() / cols : 0;
-  kernels::round_for_autocast(path, autocast_mutable_data(r), x.data(), rows, cols, cols);
-  return r;
+  return rounded_rows(x.data(), x.shape(), rows, cols, path);
 }
 
 const void* autocast_data(const Tensor& t) {
@@ -33,9 +38,7 @@ void* autocast_mutable_data(const Tensor& t) {
 
 // dy (rows, cols) rounded into a buffer of the path's type.
 static Tensor rounded_gradient(const float* dy, int64_t rows, int64_t cols, AutocastPath path) {
-  Tensor r = Tensor::empty({rows, cols}, kernels::autocast_buffer_dtype(path));
-  kernels::round_for_autocast(path, autocast_mutable_data(r), dy, rows, cols, cols);
-  return r;
+  return rounded_rows(dy, {rows, cols}, rows, cols, path);
 }
 
 Tensor linear_autocast(const Tensor& x, const Tensor& w, const Tensor& b, LinearWeightCache* cache,

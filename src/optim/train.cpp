@@ -163,10 +163,7 @@ void Trainer::set_max_iters(int64_t max_iters) {
   config_.max_iters = max_iters;
 }
 
-void Trainer::set_dtype(Dtype dtype) {
-  LJ_CHECK(dtype == Dtype::f32 || dtype == Dtype::bf16, "train: dtype ", dtype_name(dtype), " must be f32 or bf16");
-  config_.dtype = dtype;
-}
+void Trainer::set_dtype(Dtype dtype) { config_.dtype = dtype; }
 
 double Trainer::lr_at(int64_t it) const {
   const int64_t decay = config_.lr_decay_iters < 0 ? config_.max_iters : config_.lr_decay_iters;
